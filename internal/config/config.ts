@@ -1,0 +1,90 @@
+import { z } from 'zod';
+
+const ms = (def: number) => z.coerce.number().int().positive().default(def);
+const list = (def: string[]) =>
+  z
+    .string()
+    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+    .default(def);
+
+/**
+ * Every setting taskd reads, as environment variables (`TASKD_*`). Parsed once per
+ * process; defaults live here and nowhere else. Unknown `TASKD_*` variables are an
+ * error, so a typo refuses to start instead of being ignored.
+ */
+export const configSchema = z
+  .object({
+    /** host:port this process listens on. */
+    TASKD_ADDR: z.string().default('127.0.0.1:8080'),
+    /** Address other processes use to reach this scheduler (defaults to http://TASKD_ADDR). */
+    TASKD_ADVERTISE_ADDR: z.string().optional(),
+    TASKD_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Postgres connection string (apiserver, scheduler). */
+    TASKD_DATABASE_URL: z.string().optional(),
+    TASKD_DATABASE_POOL: z.coerce.number().int().min(1).max(200).default(10),
+    /** Redis URL (scheduler, and apiservers to find the leader). */
+    TASKD_REDIS_URL: z.string().optional(),
+    /** Prefix of every Redis key, so clusters can share a Redis. */
+    TASKD_REDIS_PREFIX: z.string().default('taskd:'),
+    /** Scheduler addresses for workers and apiservers, comma-separated http:// URLs. */
+    TASKD_SCHEDULER_ADDRS: list(['http://127.0.0.1:8080']),
+    /** Leader lock TTL. */
+    TASKD_LOCK_TTL_MS: ms(5_000),
+    /** Leader lock renewal interval; must be below a third of the TTL. */
+    TASKD_LOCK_RENEW_MS: ms(1_000),
+    /** A lease lapses when its worker sends no heartbeat for this long. */
+    TASKD_LEASE_TTL_MS: ms(10_000),
+    TASKD_HEARTBEAT_MS: ms(2_000),
+    /** Interval at which the leader looks in Postgres for due and ready work without a hint. */
+    TASKD_POLL_MS: ms(500),
+    /** Largest accepted payload of one task, in bytes of JSON. */
+    TASKD_MAX_PAYLOAD_BYTES: ms(1 << 20),
+    /** Largest accepted request body, in bytes. */
+    TASKD_MAX_REQUEST_BYTES: ms(32 << 20),
+    TASKD_WORKER_ID: z.string().optional(),
+    TASKD_WORKER_SLOTS: z.coerce.number().int().min(1).max(10_000).default(4),
+    TASKD_WORKER_QUEUES: list(['default']),
+    /** Where /healthz, /readyz listen for a worker (it serves no RPCs). */
+    TASKD_WORKER_HEALTH_ADDR: z.string().default('127.0.0.1:0'),
+    /** Embedded default: data directory of PGlite. */
+    TASKD_DATA_DIR: z.string().default('.taskd'),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+
+/**
+ * Parses `env` (default `process.env`): every `TASKD_*` variable is checked; others
+ * are ignored. Throws an Error whose message names each bad key and why.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const picked: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) {
+    if (k.startsWith('TASKD_') && v !== undefined && !k.startsWith('TASKD_TEST_')) picked[k] = v;
+  }
+  const parsed = configSchema.safeParse(picked);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => {
+      if (i.code === 'unrecognized_keys') return `unknown setting ${i.keys.join(', ')}`;
+      return `${i.path.join('.')}: ${i.message}`;
+    });
+    throw new Error(`invalid configuration: ${lines.join('; ')}`);
+  }
+  const c = parsed.data;
+  if (c.TASKD_LOCK_RENEW_MS * 3 > c.TASKD_LOCK_TTL_MS) {
+    throw new Error('invalid configuration: TASKD_LOCK_RENEW_MS must be at most a third of TASKD_LOCK_TTL_MS');
+  }
+  if (c.TASKD_HEARTBEAT_MS * 2 > c.TASKD_LEASE_TTL_MS) {
+    throw new Error('invalid configuration: TASKD_HEARTBEAT_MS must be at most half of TASKD_LEASE_TTL_MS');
+  }
+  return c;
+}
+
+/** Splits "host:port" ("[::1]:80" too); throws naming `key` when malformed. */
+export function parseHostPort(value: string, key = 'TASKD_ADDR'): { host: string; port: number } {
+  const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(value);
+  if (!m) throw new Error(`invalid configuration: ${key}: expected host:port, got "${value}"`);
+  const port = Number(m[2]);
+  if (port > 65535) throw new Error(`invalid configuration: ${key}: port ${port} out of range`);
+  return { host: (m[1] as string).replace(/^\[|\]$/g, ''), port };
+}
