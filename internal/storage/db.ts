@@ -1,0 +1,130 @@
+import { fileURLToPath } from 'node:url';
+import { PGlite } from '@electric-sql/pglite';
+import type { SQL } from 'drizzle-orm';
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
+import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import pg from 'pg';
+import { DomainError } from '../domain/errors.js';
+
+/** A drizzle database or transaction: anything that can execute a statement. */
+export type Executor = PgDatabase<PgQueryResultHKT, Record<string, never>>;
+
+/** A connected database: Postgres through a `pg` pool, or embedded PGlite. */
+export interface Db {
+  readonly kind: 'pg' | 'pglite';
+  readonly orm: Executor;
+  /** Runs `fn` in one transaction; commits when it resolves, rolls back when it throws. */
+  tx<T>(fn: (tx: Executor) => Promise<T>): Promise<T>;
+  /** True when a trivial query answers. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+  /** Pool statistics for metrics; zeros on PGlite. */
+  poolStats(): { total: number; idle: number; waiting: number };
+}
+
+const MIGRATIONS = fileURLToPath(new URL('./migrations', import.meta.url));
+/** Arbitrary constant naming taskd's migration advisory lock. */
+const MIGRATION_LOCK = 724_113_001;
+
+/** Runs `q` and returns its rows. */
+export async function rows<T>(ex: Executor, q: SQL): Promise<T[]> {
+  const r = (await ex.execute(q)) as unknown as { rows: T[] };
+  return r.rows;
+}
+
+/**
+ * Connects to Postgres at `url` with a pool of `max` connections. Connection errors
+ * surface as DomainError `unavailable` from queries (see `mapDbError`).
+ */
+export function openPostgres(url: string, opts: { max?: number; onError?: (e: Error) => void } = {}): Db {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: opts.max ?? 10,
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+  });
+  // An idle client that loses its server emits here; without a listener it would crash the process.
+  pool.on('error', (e) => opts.onError?.(e));
+  const orm = drizzlePg(pool) as unknown as Executor;
+  return {
+    kind: 'pg',
+    orm,
+    tx: (fn) => guard(() => orm.transaction((tx) => fn(tx as unknown as Executor))),
+    ping: async () => {
+      try {
+        await pool.query('select 1');
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    close: () => pool.end(),
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+  };
+}
+
+/** Opens embedded PGlite with its data in `dataDir` (created if missing), or in memory. */
+export async function openPglite(dataDir?: string): Promise<Db> {
+  const client = dataDir ? new PGlite(dataDir) : new PGlite();
+  await client.waitReady;
+  const orm = drizzlePglite(client) as unknown as Executor;
+  return {
+    kind: 'pglite',
+    orm,
+    tx: (fn) => orm.transaction((tx) => fn(tx as unknown as Executor)),
+    ping: async () => !client.closed,
+    close: () => client.close(),
+    poolStats: () => ({ total: 1, idle: 0, waiting: 0 }),
+  };
+}
+
+/**
+ * Applies the committed SQL migrations (internal/storage/migrations). Safe to run from
+ * many processes at once: Postgres runs them under an advisory lock.
+ */
+export async function migrateDb(db: Db): Promise<void> {
+  if (db.kind === 'pglite') {
+    await migratePglite(db.orm as never, { migrationsFolder: MIGRATIONS });
+    return;
+  }
+  const pool = ((db.orm as unknown as { $client: pg.Pool }).$client);
+  const client = await pool.connect();
+  try {
+    await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    await migratePg(drizzlePg(client) as never, { migrationsFolder: MIGRATIONS });
+  } finally {
+    await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
+    client.release();
+  }
+}
+
+/** Connection-level failures: the server is down, restarting or unreachable. */
+const UNAVAILABLE_CODES = new Set(['57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004']);
+
+/**
+ * Maps driver errors that mean "the database is not reachable" to DomainError
+ * `unavailable`, so callers answer UNAVAILABLE (retry) and never a false OK.
+ */
+export function mapDbError(e: unknown): unknown {
+  if (e instanceof DomainError) return e;
+  const err = e as { code?: string; message?: string };
+  const msg = err?.message ?? '';
+  if (
+    (err?.code && (UNAVAILABLE_CODES.has(err.code) || ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT'].includes(err.code))) ||
+    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection refused/i.test(msg)
+  ) {
+    return new DomainError('unavailable', 'database unavailable; retry', [], { cause: e });
+  }
+  return e;
+}
+
+async function guard<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    throw mapDbError(e);
+  }
+}

@@ -1,0 +1,221 @@
+import { sql } from 'drizzle-orm';
+import { DomainError } from '../domain/errors.js';
+import type { Json, RetryPolicy, TaskError, TaskStatus } from '../domain/task.js';
+import { rows, type Executor } from './db.js';
+import { toPgArray } from './task-store.js';
+
+/**
+ * Locks the leadership row FOR SHARE and checks that `epoch` is still the newest. Every
+ * leader write transaction calls this first: a takeover's epoch bump waits for the
+ * transactions holding the share lock, and every later transaction of the deposed
+ * leader fails here, so an old leader can never write after a new one has begun.
+ */
+export async function leadershipFence(ex: Executor, p: { epoch: number }): Promise<void> {
+  const [row] = await rows<{ epoch: number }>(ex, sql`select epoch from leadership where id = 1 for share`);
+  if (!row || row.epoch !== p.epoch) {
+    throw new DomainError('not_leader', `epoch ${p.epoch} is no longer current (now ${row?.epoch ?? 'none'})`);
+  }
+}
+
+/**
+ * Records a takeover: sets the leadership row to `epoch` if that is newer than what is
+ * stored. Returns false when a newer epoch is already there (this leader is stale).
+ */
+export async function leadershipClaim(ex: Executor, p: { epoch: number; leader: string; now: Date }): Promise<boolean> {
+  const r = await rows<{ epoch: number }>(
+    ex,
+    sql`insert into leadership (id, epoch, leader, since) values (1, ${p.epoch}, ${p.leader}, ${p.now})
+        on conflict (id) do update set epoch = excluded.epoch, leader = excluded.leader, since = excluded.since
+        where leadership.epoch < excluded.epoch
+        returning epoch`,
+  );
+  return r.length === 1;
+}
+
+/** Reads the newest epoch recorded in Postgres (0 when none). */
+export async function leadershipRead(ex: Executor): Promise<{ epoch: number; leader: string; since: Date } | undefined> {
+  const [r] = await rows<{ epoch: number; leader: string; since: Date }>(ex, sql`select epoch, leader, since from leadership where id = 1`);
+  return r;
+}
+
+/** A task claimed for dispatch: what the worker needs and what the leader must remember. */
+export interface Claimed {
+  id: string;
+  /** Index into the `slots` array it was claimed for. */
+  slot: number;
+  attempt: number;
+  leaseToken: string;
+  namespace: string;
+  type: string;
+  queue: string;
+  payload: Json | null;
+  idempotencyKey: string | null;
+  labels: Record<string, string>;
+  timeoutMs: number | null;
+  retryPolicy: RetryPolicy;
+}
+
+/**
+ * Claims up to `slots.length` ready tasks of `queue` whose type is in `types`, highest
+ * priority first, then oldest; slot i goes to worker `slots[i]`. Each claim bumps the
+ * task's attempt counter, sets a fresh lease token and inserts the attempt row, all in
+ * the caller's transaction. The caller must have called `leadershipFence`.
+ */
+export async function taskClaimReady(
+  ex: Executor,
+  p: { epoch: number; queue: string; types: string[]; slots: string[]; now: Date },
+): Promise<Claimed[]> {
+  if (p.slots.length === 0) return [];
+  const r = await rows<{
+    id: string; slot: number; attempt: number; lease_token: string; namespace: string; type: string; queue: string;
+    payload: Json | null; idempotency_key: string | null; labels: Record<string, string>; timeout_ms: number | null;
+    retry_policy: RetryPolicy;
+  }>(
+    ex,
+    sql`with picked as (
+          select id, row_number() over () as slot from (
+            select id from tasks
+            where status = 'QUEUED' and queue = ${p.queue} and type = any(${toPgArray(p.types)}::text[])
+            order by priority desc, id
+            limit ${p.slots.length}
+            for update skip locked) c),
+        slots as (select w, s as slot from unnest(${toPgArray(p.slots)}::text[]) with ordinality as x(w, s)),
+        upd as (
+          update tasks t set status = 'RUNNING', attempt = t.attempt + 1, lease_token = gen_random_uuid(),
+            worker_id = slots.w, started_at = coalesce(t.started_at, ${p.now}), updated_at = ${p.now},
+            version = t.version + 1, epoch = ${p.epoch}
+          from picked join slots using (slot)
+          where t.id = picked.id
+          returning t.id, picked.slot, t.attempt, t.lease_token, t.worker_id, t.namespace, t.type, t.queue, t.payload,
+            t.idempotency_key, t.labels, t.timeout_ms, t.retry_policy),
+        ins as (
+          insert into attempts (task_id, number, worker_id, lease_token, status, epoch, started_at)
+          select id, attempt, worker_id, lease_token, 'RUNNING', ${p.epoch}, ${p.now} from upd)
+        select * from upd`,
+  );
+  return r.map((x) => ({
+    id: x.id,
+    slot: Number(x.slot) - 1,
+    attempt: x.attempt,
+    leaseToken: x.lease_token,
+    namespace: x.namespace,
+    type: x.type,
+    queue: x.queue,
+    payload: x.payload,
+    idempotencyKey: x.idempotency_key,
+    labels: x.labels ?? {},
+    timeoutMs: x.timeout_ms,
+    retryPolicy: x.retry_policy,
+  }));
+}
+
+/** How one attempt ends, decided by the leader. */
+export interface Finish {
+  taskId: string;
+  attempt: number;
+  leaseToken: string;
+  /** The task's next status: terminal, or PENDING/QUEUED for a retry. */
+  taskStatus: TaskStatus;
+  /** The attempt's own status: SUCCEEDED, FAILED or CANCELLED. */
+  attemptStatus: TaskStatus;
+  output: Json | null;
+  error: TaskError | null;
+  /** For a retry: when it is due. */
+  runAt: Date | null;
+}
+
+/**
+ * Applies finishes whose (attempt, lease token) still match a RUNNING task — the
+ * compare-and-set that makes each task end once — and returns the ids applied. The
+ * others changed nothing. The caller must have called `leadershipFence`.
+ */
+export async function attemptFinishMany(ex: Executor, p: { epoch: number; finishes: Finish[]; now: Date }): Promise<Set<string>> {
+  if (p.finishes.length === 0) return new Set();
+  const recs = p.finishes.map((f) => ({
+    id: f.taskId, attempt: f.attempt, token: f.leaseToken, task_status: f.taskStatus, attempt_status: f.attemptStatus,
+    output: f.output, error: f.error, run_at: f.runAt?.toISOString() ?? null,
+  }));
+  const done = await rows<{ id: string }>(
+    ex,
+    sql`with r as (
+          select * from jsonb_to_recordset(${JSON.stringify(recs)}::jsonb) as r(id uuid, attempt int, token uuid,
+            task_status text, attempt_status text, output jsonb, error jsonb, run_at timestamptz)),
+        upd as (
+          update tasks t set status = r.task_status, output = r.output, error = r.error, run_at = r.run_at,
+            finished_at = case when r.task_status in ('PENDING', 'QUEUED') then null else ${p.now}::timestamptz end,
+            worker_id = null, version = t.version + 1, updated_at = ${p.now}, epoch = ${p.epoch}
+          from r
+          where t.id = r.id and t.attempt = r.attempt and t.lease_token = r.token and t.status = 'RUNNING'
+          returning t.id, t.attempt),
+        att as (
+          update attempts a set status = r.attempt_status, error = r.error, ended_at = ${p.now}
+          from upd join r on r.id = upd.id
+          where a.task_id = upd.id and a.number = upd.attempt)
+        select id from upd`,
+  );
+  return new Set(done.map((d) => d.id));
+}
+
+/**
+ * For results the leader could not apply: true per task when the attempt already ended
+ * with this same outcome (a result re-sent after its ack was lost), so the worker may be
+ * told "accepted" again.
+ */
+export async function attemptAlreadyEnded(
+  ex: Executor,
+  p: { taskId: string; attempt: number; leaseToken: string; attemptStatus: TaskStatus; errorKind: string | null },
+): Promise<boolean> {
+  const [r] = await rows<{ status: TaskStatus; kind: string | null }>(
+    ex,
+    sql`select status, error->>'kind' as kind from attempts
+        where task_id = ${p.taskId} and number = ${p.attempt} and lease_token = ${p.leaseToken} and ended_at is not null`,
+  );
+  return !!r && r.status === p.attemptStatus && (r.kind ?? null) === p.errorKind;
+}
+
+/**
+ * Moves PENDING tasks whose run_at has come (and that wait on nothing else) to QUEUED,
+ * at most `limit`, earliest first. Returns the queues that gained work. The caller must
+ * have called `leadershipFence`.
+ */
+export async function taskPromoteDue(ex: Executor, p: { epoch: number; now: Date; limit: number }): Promise<{ count: number; queues: string[] }> {
+  const r = await rows<{ queue: string }>(
+    ex,
+    sql`update tasks t set status = 'QUEUED', updated_at = ${p.now}, version = t.version + 1, epoch = ${p.epoch}
+        where t.id in (
+          select id from tasks where status = 'PENDING' and run_at <= ${p.now}
+          order by run_at limit ${p.limit} for update skip locked)
+        returning t.queue`,
+  );
+  return { count: r.length, queues: [...new Set(r.map((x) => x.queue))] };
+}
+
+/** The earliest run_at among PENDING tasks, or undefined. */
+export async function taskNextDue(ex: Executor): Promise<Date | undefined> {
+  const [r] = await rows<{ run_at: Date | string | null }>(
+    ex,
+    sql`select run_at from tasks where status = 'PENDING' and run_at is not null order by run_at limit 1`,
+  );
+  return r?.run_at ? new Date(r.run_at) : undefined;
+}
+
+/** A running attempt as a new leader finds it in Postgres. */
+export interface RunningAttempt {
+  taskId: string;
+  attempt: number;
+  leaseToken: string;
+  workerId: string | null;
+  retryPolicy: RetryPolicy;
+  timeoutMs: number | null;
+}
+
+/** Every RUNNING task, for a leader rebuilding its lease table at takeover. */
+export async function taskListRunning(ex: Executor): Promise<RunningAttempt[]> {
+  const r = await rows<{
+    id: string; attempt: number; lease_token: string; worker_id: string | null; retry_policy: RetryPolicy; timeout_ms: number | null;
+  }>(ex, sql`select id, attempt, lease_token, worker_id, retry_policy, timeout_ms from tasks where status = 'RUNNING'`);
+  return r.map((x) => ({
+    taskId: x.id, attempt: x.attempt, leaseToken: x.lease_token, workerId: x.worker_id,
+    retryPolicy: x.retry_policy, timeoutMs: x.timeout_ms,
+  }));
+}

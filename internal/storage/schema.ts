@@ -1,0 +1,81 @@
+import { sql } from 'drizzle-orm';
+import {
+  check, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid,
+} from 'drizzle-orm/pg-core';
+
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+/**
+ * Tasks: one row per task, the truth about its state. `attempt` counts dispatches and,
+ * with `lease_token`, fences results (DESIGN promise 2). `version` is the etag.
+ */
+export const tasks = pgTable(
+  'tasks',
+  {
+    id: uuid('id').primaryKey(),
+    namespace: text('namespace').notNull(),
+    type: text('type').notNull(),
+    queue: text('queue').notNull(),
+    payload: jsonb('payload'),
+    priority: integer('priority').notNull().default(0),
+    status: text('status').notNull(),
+    runAt: ts('run_at'),
+    retryPolicy: jsonb('retry_policy').notNull(),
+    timeoutMs: integer('timeout_ms'),
+    idempotencyKey: text('idempotency_key'),
+    labels: jsonb('labels').notNull().default({}),
+    notify: jsonb('notify'),
+    attempt: integer('attempt').notNull().default(0),
+    leaseToken: uuid('lease_token'),
+    workerId: text('worker_id'),
+    output: jsonb('output'),
+    error: jsonb('error'),
+    version: integer('version').notNull().default(1),
+    workflowId: uuid('workflow_id'),
+    epoch: integer('epoch').notNull().default(0),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+    startedAt: ts('started_at'),
+    finishedAt: ts('finished_at'),
+  },
+  (t) => [
+    check(
+      'tasks_status_check',
+      sql`${t.status} in ('PENDING','QUEUED','RUNNING','SUCCEEDED','FAILED','DEAD_LETTERED','CANCELLED','SKIPPED')`,
+    ),
+    uniqueIndex('tasks_idempotency').on(t.namespace, t.idempotencyKey).where(sql`${t.idempotencyKey} is not null`),
+    // The ready set: the leader claims from here in priority order, then oldest first.
+    index('tasks_ready').on(t.queue, t.priority.desc(), t.id).where(sql`${t.status} = 'QUEUED'`),
+    index('tasks_due').on(t.runAt).where(sql`${t.status} = 'PENDING'`),
+    index('tasks_running').on(t.id).where(sql`${t.status} = 'RUNNING'`),
+    index('tasks_namespace_id').on(t.namespace, t.id.desc()),
+  ],
+);
+
+/** Attempts: the history of every dispatch. */
+export const attempts = pgTable(
+  'attempts',
+  {
+    taskId: uuid('task_id').notNull().references(() => tasks.id, { onDelete: 'cascade' }),
+    number: integer('number').notNull(),
+    workerId: text('worker_id').notNull(),
+    leaseToken: uuid('lease_token').notNull(),
+    status: text('status').notNull(),
+    error: jsonb('error'),
+    epoch: integer('epoch').notNull(),
+    startedAt: ts('started_at').notNull().defaultNow(),
+    endedAt: ts('ended_at'),
+  },
+  (t) => [primaryKey({ columns: [t.taskId, t.number] })],
+);
+
+/**
+ * Leadership: one row holding the newest leader epoch. Every leader write locks it
+ * FOR SHARE and checks the epoch, so a deposed leader's writes change nothing.
+ */
+export const leadership = pgTable('leadership', {
+  id: integer('id').primaryKey(),
+  epoch: integer('epoch').notNull(),
+  leader: text('leader').notNull(),
+  since: ts('since').notNull().defaultNow(),
+});
