@@ -50,15 +50,18 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
     return new Promise((resolve) => (this.waiter = resolve));
   }
 
+  private stop(): Promise<IteratorResult<T>> {
+    this.close();
+    this.items = [];
+    this.head = 0;
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
   [Symbol.asyncIterator](): AsyncIterator<T> {
     return {
       next: () => this.next(),
-      return: () => {
-        this.close();
-        this.items = [];
-        this.head = 0;
-        return Promise.resolve({ value: undefined, done: true });
-      },
+      return: () => this.stop(),
+      throw: () => this.stop(),
     };
   }
 }

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file taskd/internal/v1/link.proto.
  */
 export const file_taskd_internal_v1_link: GenFile = /*@__PURE__*/
-  fileDesc("Chx0YXNrZC9pbnRlcm5hbC92MS9saW5rLnByb3RvEhF0YXNrZC5pbnRlcm5hbC52MSIbCglSZWFkeUhpbnQSDgoGcXVldWVzGAEgAygJIkMKC0xpbmtSZXF1ZXN0Ei0KBXJlYWR5GAEgASgLMhwudGFza2QuaW50ZXJuYWwudjEuUmVhZHlIaW50SABCBQoDbXNnIh0KDExpbmtSZXNwb25zZRINCgVlcG9jaBgBIAEoAzJaCgtMaW5rU2VydmljZRJLCgRMaW5rEh4udGFza2QuaW50ZXJuYWwudjEuTGlua1JlcXVlc3QaHy50YXNrZC5pbnRlcm5hbC52MS5MaW5rUmVzcG9uc2UoATABYgZwcm90bzM");
+  fileDesc("Chx0YXNrZC9pbnRlcm5hbC92MS9saW5rLnByb3RvEhF0YXNrZC5pbnRlcm5hbC52MSIbCglSZWFkeUhpbnQSDgoGcXVldWVzGAEgAygJIkMKC0xpbmtSZXF1ZXN0Ei0KBXJlYWR5GAEgASgLMhwudGFza2QuaW50ZXJuYWwudjEuUmVhZHlIaW50SABCBQoDbXNnIjUKDExpbmtSZXNwb25zZRINCgVlcG9jaBgBIAEoAxIWCg5sZWFkZXJfYWRkcmVzcxgCIAEoCTJaCgtMaW5rU2VydmljZRJLCgRMaW5rEh4udGFza2QuaW50ZXJuYWwudjEuTGlua1JlcXVlc3QaHy50YXNrZC5pbnRlcm5hbC52MS5MaW5rUmVzcG9uc2UoATABYgZwcm90bzM");
 
 /**
  * Hint: tasks became ready in these queues.
@@ -55,7 +55,9 @@ export const LinkRequestSchema: GenMessage<LinkRequest> = /*@__PURE__*/
   messageDesc(file_taskd_internal_v1_link, 1);
 
 /**
- * LinkResponse is reserved for state changes fed to Watch streams.
+ * LinkResponse: the first one names the leader's epoch; a passive scheduler answers
+ * with leader_address set and ends the stream UNAVAILABLE. Later responses will carry
+ * state changes for Watch streams.
  *
  * @generated from message taskd.internal.v1.LinkResponse
  */
@@ -64,6 +66,11 @@ export type LinkResponse = Message<"taskd.internal.v1.LinkResponse"> & {
    * @generated from field: int64 epoch = 1;
    */
   epoch: bigint;
+
+  /**
+   * @generated from field: string leader_address = 2;
+   */
+  leaderAddress: string;
 };
 
 /**

@@ -1,0 +1,21 @@
+import { apiserverRole } from '../../internal/app/roles.js';
+import { runProcess } from '../../internal/app/process.js';
+import { serveRoles } from '../../internal/app/serve.js';
+import { loadConfig } from '../../internal/config/config.js';
+import { systemClock } from '../../internal/shared/clock.js';
+import { createLogger } from '../../internal/shared/logger.js';
+import { migrateDb, openPostgres } from '../../internal/storage/db.js';
+
+const config = loadConfig();
+const logger = createLogger({ name: 'apiserver', level: config.TASKD_LOG_LEVEL });
+runProcess(logger, async (signal) => {
+  if (!config.TASKD_DATABASE_URL) throw new Error('invalid configuration: TASKD_DATABASE_URL is required');
+  const db = openPostgres(config.TASKD_DATABASE_URL, { max: config.TASKD_DATABASE_POOL, onError: (e) => logger.warn({ err: e.message }, 'postgres') });
+  try {
+    await migrateDb(db);
+    const base = { logger, clock: systemClock };
+    await serveRoles(base, config, [apiserverRole(base, db, config)], signal);
+  } finally {
+    await db.close();
+  }
+});

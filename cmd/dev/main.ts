@@ -1,0 +1,52 @@
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { runProcess } from '../../internal/app/process.js';
+import { apiserverRole, schedulerRole } from '../../internal/app/roles.js';
+import { serveRoles } from '../../internal/app/serve.js';
+import { loadConfig, parseHostPort } from '../../internal/config/config.js';
+import { MemoryLeaderLock } from '../../internal/coordination/memory-leader-lock.js';
+import { registerBuiltins, Worker } from '../../internal/sdk/index.js';
+import { systemClock } from '../../internal/shared/clock.js';
+import { createLogger } from '../../internal/shared/logger.js';
+import { migrateDb, openPglite } from '../../internal/storage/db.js';
+
+/**
+ * The embedded default: apiserver, scheduler and a worker in one process, on PGlite
+ * under TASKD_DATA_DIR and an in-process leader lock. The roles still talk over gRPC on
+ * the one port, exactly as the multi-process stack does.
+ */
+const config = loadConfig({ TASKD_LOCK_TTL_MS: '3000', TASKD_LOCK_RENEW_MS: '500', TASKD_POLL_MS: '250', ...process.env });
+const logger = createLogger({ name: 'taskd-dev', level: config.TASKD_LOG_LEVEL });
+const { host, port } = parseHostPort(config.TASKD_ADDR);
+if (host !== '127.0.0.1' && host !== 'localhost' && host !== '::1') {
+  logger.fatal({ addr: config.TASKD_ADDR }, 'the embedded default runs without authentication and binds only to loopback; set TASKD_ADDR=127.0.0.1:PORT');
+  process.exit(1);
+}
+
+runProcess(logger, async (signal) => {
+  const dataDir = resolve(config.TASKD_DATA_DIR);
+  mkdirSync(dataDir, { recursive: true });
+  const db = await openPglite(dataDir);
+  try {
+    await migrateDb(db);
+    const base = { logger, clock: systemClock };
+    const self = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    const devConfig = { ...config, TASKD_SCHEDULER_ADDRS: [self] };
+    const roles = [
+      schedulerRole(base, db, new MemoryLeaderLock(systemClock), devConfig, self),
+      apiserverRole(base, db, devConfig),
+    ];
+    const worker = new Worker({ addresses: [self], workerId: 'dev-worker', slots: config.TASKD_WORKER_SLOTS, queues: config.TASKD_WORKER_QUEUES, logger });
+    registerBuiltins(worker);
+    const workerDone = new Promise<void>((r) => setImmediate(r)).then(() => worker.run(signal));
+    await serveRoles(base, devConfig, [...roles, { routes: () => {}, run: () => workerDone, readiness: async () => ({ worker: worker.status.connected }) }], signal, (addr) => {
+      process.stdout.write(
+        `\ntaskd is running on http://${addr} (data in ${dataDir})\n` +
+          `Submit a task:\n  curl -s -H 'content-type: application/json' -d '{"task":{"type":"noop","payload":{"hello":"world"}}}' http://${addr}/taskd.v1.TaskService/SubmitTask\n` +
+          `Read it back:\n  curl -s -H 'content-type: application/json' -d '{"id":"<id>"}' http://${addr}/taskd.v1.TaskService/GetTask\n\n`,
+      );
+    });
+  } finally {
+    await db.close();
+  }
+});

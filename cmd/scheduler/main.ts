@@ -1,0 +1,29 @@
+import { schedulerRole } from '../../internal/app/roles.js';
+import { runProcess } from '../../internal/app/process.js';
+import { serveRoles } from '../../internal/app/serve.js';
+import { loadConfig } from '../../internal/config/config.js';
+import { RedisLeaderLock } from '../../internal/coordination/redis-leader-lock.js';
+import { systemClock } from '../../internal/shared/clock.js';
+import { createLogger } from '../../internal/shared/logger.js';
+import { migrateDb, openPostgres } from '../../internal/storage/db.js';
+
+const config = loadConfig();
+const logger = createLogger({ name: 'scheduler', level: config.TASKD_LOG_LEVEL });
+runProcess(logger, async (signal) => {
+  if (!config.TASKD_DATABASE_URL) throw new Error('invalid configuration: TASKD_DATABASE_URL is required');
+  if (!config.TASKD_REDIS_URL) throw new Error('invalid configuration: TASKD_REDIS_URL is required');
+  const db = openPostgres(config.TASKD_DATABASE_URL, { max: config.TASKD_DATABASE_POOL, onError: (e) => logger.warn({ err: e.message }, 'postgres') });
+  const lock = new RedisLeaderLock({
+    url: config.TASKD_REDIS_URL, prefix: config.TASKD_REDIS_PREFIX, commandTimeoutMs: config.TASKD_LOCK_RENEW_MS,
+    onError: (e) => logger.debug({ err: e.message }, 'redis'),
+  });
+  try {
+    await migrateDb(db);
+    const base = { logger, clock: systemClock };
+    const address = config.TASKD_ADVERTISE_ADDR ?? `http://${config.TASKD_ADDR}`;
+    await serveRoles(base, config, [schedulerRole(base, db, lock, config, address)], signal);
+  } finally {
+    await lock.close();
+    await db.close();
+  }
+});

@@ -1,0 +1,91 @@
+import { create } from '@bufbuild/protobuf';
+import { createClient } from '@connectrpc/connect';
+import { createGrpcTransport } from '@connectrpc/connect-node';
+import { LinkRequestSchema, LinkService, type LinkRequest } from '../../gen/taskd/internal/v1/link_pb.js';
+import type { ReadyHints } from '../api/task-api.js';
+import { AsyncQueue } from '../shared/async-queue.js';
+import { backoffDelay, reconnectBackoff } from '../shared/backoff.js';
+import type { Base } from '../shared/base.js';
+import { sleep } from '../shared/sleep.js';
+
+/**
+ * The apiserver's stream to the scheduler leader, found like workers find it: try the
+ * configured addresses, follow the leader address a passive scheduler names. Ready hints
+ * are coalesced and sent best-effort; while unlinked they are dropped (the leader's poll
+ * finds the work anyway).
+ */
+export class LeaderLink implements ReadyHints {
+  private out: AsyncQueue<LinkRequest> | undefined;
+  private pending = new Set<string>();
+  private scheduled = false;
+  linked = false;
+
+  constructor(private readonly base: Base, private readonly opts: { addresses: string[] }) {
+    if (opts.addresses.length === 0) throw new Error('LeaderLink needs at least one scheduler address');
+  }
+
+  ready(queues: string[]): void {
+    if (!this.out) return;
+    for (const q of queues) this.pending.add(q);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    queueMicrotask(() => {
+      this.scheduled = false;
+      const qs = [...this.pending];
+      this.pending.clear();
+      this.out?.push(create(LinkRequestSchema, { msg: { case: 'ready', value: { queues: qs } } }));
+    });
+  }
+
+  /** Links and re-links until `signal` aborts. */
+  async run(signal: AbortSignal): Promise<void> {
+    let next = this.opts.addresses[0] as string;
+    let tries = 0;
+    let index = 0;
+    while (!signal.aborted) {
+      const wasLinked = { value: false };
+      const named = await this.linkOnce(next, signal, wasLinked);
+      if (signal.aborted) break;
+      if (wasLinked.value) tries = 0;
+      if (named) {
+        next = named;
+        continue;
+      }
+      tries++;
+      index = (index + 1) % this.opts.addresses.length;
+      next = this.opts.addresses[index] as string;
+      await sleep(backoffDelay(reconnectBackoff, Math.min(tries, 20)), signal);
+    }
+  }
+
+  /** One link; returns the leader address a passive scheduler named, if any. */
+  private async linkOnce(address: string, signal: AbortSignal, wasLinked: { value: boolean }): Promise<string | undefined> {
+    const transport = createGrpcTransport({ baseUrl: address, pingIntervalMs: 5_000, pingTimeoutMs: 5_000 });
+    const client = createClient(LinkService, transport);
+    const out = new AsyncQueue<LinkRequest>();
+    let named: string | undefined;
+    try {
+      for await (const res of client.link(out, { signal })) {
+        if (res.leaderAddress && res.leaderAddress !== address) {
+          named = res.leaderAddress;
+          break;
+        }
+        if (!this.out) {
+          this.out = out;
+          this.linked = true;
+          wasLinked.value = true;
+          this.base.logger.info({ address, epoch: Number(res.epoch) }, 'linked to leader');
+        }
+      }
+    } catch (e) {
+      if (!signal.aborted) this.base.logger.debug({ address, err: (e as Error).message }, 'leader link ended');
+    } finally {
+      if (this.out === out) {
+        this.out = undefined;
+        this.linked = false;
+      }
+      out.close();
+    }
+    return named;
+  }
+}

@@ -1,0 +1,60 @@
+import type { ConnectRouter } from '@connectrpc/connect';
+import { LinkService } from '../../gen/taskd/internal/v1/link_pb.js';
+import { TaskService } from '../../gen/taskd/v1/task_service_pb.js';
+import { WorkerService } from '../../gen/taskd/v1/worker_service_pb.js';
+import { TaskApi } from '../api/task-api.js';
+import { LeaderLink } from '../apiserver/leader-link.js';
+import type { Config } from '../config/config.js';
+import type { LeaderLock } from '../coordination/leader-lock.js';
+import { DEFAULT_LIMITS } from '../domain/task-spec.js';
+import { linkServiceImpl } from '../rpc/link-service.js';
+import { taskServiceImpl } from '../rpc/task-service.js';
+import { workerServiceImpl } from '../rpc/worker-service.js';
+import { Scheduler } from '../scheduler/scheduler.js';
+import type { Base } from '../shared/base.js';
+import type { Db } from '../storage/db.js';
+
+/** A role a process plays: RPC routes it serves, work it runs, what makes it ready. */
+export interface Role {
+  routes(router: ConnectRouter): void;
+  run(signal: AbortSignal): Promise<void>;
+  readiness(): Promise<Record<string, unknown>>;
+}
+
+/** The apiserver role: TaskService on Postgres, hints to the leader over the link. */
+export function apiserverRole(base: Base, db: Db, config: Config): Role {
+  const link = new LeaderLink(base, { addresses: config.TASKD_SCHEDULER_ADDRS });
+  const api = new TaskApi(base, {
+    db,
+    limits: { ...DEFAULT_LIMITS, maxPayloadBytes: config.TASKD_MAX_PAYLOAD_BYTES },
+    hints: link,
+  });
+  return {
+    routes: (r) => r.service(TaskService, taskServiceImpl(api)),
+    run: (signal) => link.run(signal),
+    readiness: async () => ({ postgres: await db.ping(), leaderLinked: link.linked }),
+  };
+}
+
+/** The scheduler role: leader election, dispatch, the worker and link streams. */
+export function schedulerRole(base: Base, db: Db, lock: LeaderLock, config: Config, address: string): Role & { scheduler: Scheduler } {
+  const scheduler = new Scheduler(base, {
+    db, lock, address,
+    lockTtlMs: config.TASKD_LOCK_TTL_MS, lockRenewMs: config.TASKD_LOCK_RENEW_MS,
+    leaseTtlMs: config.TASKD_LEASE_TTL_MS, heartbeatMs: config.TASKD_HEARTBEAT_MS, pollMs: config.TASKD_POLL_MS,
+  });
+  return {
+    scheduler,
+    routes: (r) => {
+      r.service(WorkerService, workerServiceImpl(scheduler, {
+        heartbeatMs: config.TASKD_HEARTBEAT_MS, leaseTtlMs: config.TASKD_LEASE_TTL_MS, logger: base.logger,
+      }));
+      r.service(LinkService, linkServiceImpl(scheduler));
+    },
+    run: (signal) => scheduler.run(signal),
+    readiness: async () => {
+      const leader = await scheduler.leader();
+      return { postgres: await db.ping(), leader: scheduler.elector.isLeader(), epoch: leader?.epoch ?? 0, leaderAddress: leader?.address ?? '' };
+    },
+  };
+}

@@ -1,0 +1,91 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { ConnectRouter } from '@connectrpc/connect';
+import { connectNodeAdapter } from '@connectrpc/connect-node';
+import { createServer, type Server } from '@httptoolkit/httpolyglot';
+import type { Logger } from '../shared/logger.js';
+import { errorInterceptor } from './error-interceptor.js';
+
+/** Readiness as a process reports it on /readyz. */
+export interface Readiness {
+  ready: boolean;
+  /** Shown in the body: each dependency's state, the scheduler's role. */
+  detail: Record<string, unknown>;
+}
+
+export interface RpcServerOptions {
+  host: string;
+  port: number;
+  logger: Logger;
+  routes: (router: ConnectRouter) => void;
+  readiness: () => Promise<Readiness>;
+  /** Largest request message accepted, in bytes. */
+  readMaxBytes: number;
+}
+
+/**
+ * One port for everything: gRPC, gRPC-Web and Connect over HTTP/2 (h2c) and HTTP/1.1
+ * alike (plain curl works), plus `/healthz` (alive) and `/readyz` (dependencies). Bytes
+ * that are no protocol at all get the connection closed; the server keeps serving.
+ */
+export class RpcServer {
+  private readonly server: Server;
+  private readonly sockets = new Set<Socket>();
+
+  constructor(private readonly opts: RpcServerOptions) {
+    const adapter = connectNodeAdapter({
+      routes: opts.routes,
+      interceptors: [errorInterceptor(opts.logger)],
+      readMaxBytes: opts.readMaxBytes,
+      // Connect's own JSON parsing: unknown fields are errors, so typos are answered.
+      jsonOptions: { ignoreUnknownFields: false },
+    });
+    this.server = createServer((req, res) => void this.handle(req, res, adapter));
+    this.server.on('connection', (s: Socket) => {
+      this.sockets.add(s);
+      s.once('close', () => this.sockets.delete(s));
+      s.on('error', () => undefined);
+    });
+    this.server.on('clientError', (_err: Error, socket: Socket) => socket.destroy());
+  }
+
+  /** Listens; resolves with the bound address as "host:port". */
+  listen(): Promise<string> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.opts.port, this.opts.host, () => {
+        this.server.off('error', reject);
+        const a = this.server.address();
+        resolve(typeof a === 'object' && a ? `${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}` : String(a));
+      });
+    });
+  }
+
+  /** Stops accepting, gives open streams `graceMs` to end, then cuts them. */
+  async close(graceMs = 2_000): Promise<void> {
+    const closed = new Promise<void>((r) => this.server.close(() => r()));
+    const timer = setTimeout(() => {
+      for (const s of this.sockets) s.destroy();
+    }, graceMs);
+    await closed;
+    clearTimeout(timer);
+  }
+
+  private async handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    adapter: (req: IncomingMessage, res: ServerResponse) => void,
+  ): Promise<void> {
+    const path = (req.url ?? '').split('?')[0];
+    if (req.method === 'GET' && path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      return;
+    }
+    if (req.method === 'GET' && path === '/readyz') {
+      const r = await this.opts.readiness().catch((e: Error) => ({ ready: false, detail: { error: e.message } }));
+      res.writeHead(r.ready ? 200 : 503, { 'content-type': 'application/json' }).end(`${JSON.stringify({ ready: r.ready, ...r.detail })}\n`);
+      return;
+    }
+    adapter(req, res);
+  }
+}

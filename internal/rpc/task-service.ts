@@ -1,0 +1,39 @@
+import { create } from '@bufbuild/protobuf';
+import type { ServiceImpl } from '@connectrpc/connect';
+import {
+  GetTaskResponseSchema, ListTasksResponseSchema, SubmitTaskResponseSchema, SubmitTasksResponseSchema, TaskService,
+} from '../../gen/taskd/v1/task_service_pb.js';
+import type { TaskApi } from '../api/task-api.js';
+import { DomainError } from '../domain/errors.js';
+import type { TaskStatus } from '../domain/task.js';
+import { specFromPb, statusFromPb, taskToPb } from './convert/task.js';
+
+/** TaskService over the domain TaskApi: conversion only, no logic. */
+export function taskServiceImpl(api: TaskApi): ServiceImpl<typeof TaskService> {
+  return {
+    async submitTask(req) {
+      if (!req.task) throw DomainError.invalid([{ field: 'task', description: 'is required' }]);
+      const [r] = await api.submit([specFromPb(req.task)], 'task', false);
+      return create(SubmitTaskResponseSchema, { task: taskToPb(r!.task), existing: r!.existing });
+    },
+    async submitTasks(req) {
+      const rs = await api.submit(req.tasks.map(specFromPb), 'tasks', true);
+      return create(SubmitTasksResponseSchema, { tasks: rs.map((r) => taskToPb(r.task)) });
+    },
+    async getTask(req) {
+      return create(GetTaskResponseSchema, { task: taskToPb(await api.get(req.namespace, req.id)) });
+    },
+    async listTasks(req) {
+      const statuses: TaskStatus[] = req.statuses.map((s, i) => {
+        const d = statusFromPb(s);
+        if (!d) throw DomainError.invalid([{ field: `statuses[${i}]`, description: 'is not a task status' }]);
+        return d;
+      });
+      const r = await api.list({
+        namespace: req.namespace, statuses, type: req.type, queue: req.queue, workflowId: req.workflowId,
+        pageSize: req.pageSize, pageToken: req.pageToken,
+      });
+      return create(ListTasksResponseSchema, { tasks: r.tasks.map(taskToPb), nextPageToken: r.nextPageToken });
+    },
+  };
+}

@@ -1,0 +1,83 @@
+import type { RetryPolicy } from '../domain/task.js';
+import type { AttemptRef } from './messages.js';
+import type { WorkerSession } from './worker-session.js';
+
+/** A live lease: a running attempt and who holds it. */
+export interface Lease extends AttemptRef {
+  queue: string;
+  retryPolicy: RetryPolicy;
+  timeoutMs: number | null;
+  /** The holding session; undefined while orphaned (stream broke, or just taken over). */
+  session: WorkerSession | undefined;
+  /** For orphans: monotonic ms at which the lease lapses unless a worker adopts it. */
+  orphanExpiresAt: number;
+  /** A finish for this attempt is being written; expiry must not race it. */
+  finishing: boolean;
+}
+
+/**
+ * The leader's leases, keyed by task id. A held lease lives as long as its session's
+ * heartbeats (lastSeen + ttl); an orphaned one until `orphanExpiresAt`. Rebuilt from
+ * Postgres at takeover, so it is never the only copy of anything.
+ */
+export class LeaseTable {
+  private readonly leases = new Map<string, Lease>();
+
+  constructor(private readonly ttlMs: number) {}
+
+  get size(): number {
+    return this.leases.size;
+  }
+
+  get(taskId: string): Lease | undefined {
+    return this.leases.get(taskId);
+  }
+
+  /** The lease for `ref` if it is the current attempt with the same token. */
+  match(ref: AttemptRef): Lease | undefined {
+    const l = this.leases.get(ref.taskId);
+    return l && l.attempt === ref.attempt && l.leaseToken === ref.leaseToken ? l : undefined;
+  }
+
+  add(lease: Lease): void {
+    this.leases.set(lease.taskId, lease);
+    lease.session?.held.add(lease.taskId);
+  }
+
+  delete(taskId: string): void {
+    const l = this.leases.get(taskId);
+    if (!l) return;
+    l.session?.held.delete(taskId);
+    this.leases.delete(taskId);
+  }
+
+  /** Gives `lease` to `session` (a worker re-announced it). */
+  adopt(lease: Lease, session: WorkerSession): void {
+    lease.session?.held.delete(lease.taskId);
+    lease.session = session;
+    session.held.add(lease.taskId);
+  }
+
+  /** Orphans every lease `session` holds; they lapse one TTL after it was last heard from. */
+  orphanAll(session: WorkerSession): void {
+    for (const id of session.held) {
+      const l = this.leases.get(id);
+      if (l && l.session === session) {
+        l.session = undefined;
+        l.orphanExpiresAt = session.lastSeen + this.ttlMs;
+      }
+    }
+    session.held.clear();
+  }
+
+  /** Leases that lapsed by monotonic time `now` and are not already being finished. */
+  expired(now: number): Lease[] {
+    const out: Lease[] = [];
+    for (const l of this.leases.values()) {
+      if (l.finishing) continue;
+      const expiresAt = l.session ? l.session.lastSeen + this.ttlMs : l.orphanExpiresAt;
+      if (expiresAt <= now) out.push(l);
+    }
+    return out;
+  }
+}

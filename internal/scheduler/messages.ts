@@ -1,0 +1,44 @@
+import type { Json, TaskError } from '../domain/task.js';
+
+/** Names one attempt and its lease. */
+export interface AttemptRef {
+  taskId: string;
+  attempt: number;
+  leaseToken: string;
+}
+
+/** What the leader sends a worker; the RPC edge turns these into protobuf. */
+export type ToWorker =
+  | {
+      kind: 'assign';
+      ref: AttemptRef;
+      namespace: string;
+      type: string;
+      queue: string;
+      payload: Json | null;
+      idempotencyKey: string | null;
+      labels: Record<string, string>;
+      deadline: Date | null;
+      checkpoint: { data: Json; version: number } | null;
+    }
+  | { kind: 'cancel'; ref: AttemptRef; reason: string }
+  | { kind: 'result_ack'; ref: AttemptRef; accepted: boolean; code?: string; message?: string }
+  | { kind: 'checkpoint_ack'; ref: AttemptRef; ok: boolean; version: number; code?: string; message?: string };
+
+/** A worker's result for one attempt. */
+export interface ResultIn {
+  ref: AttemptRef;
+  output: Json | null;
+  /** Set when the attempt failed. */
+  error: TaskError | null;
+}
+
+/** A worker's opening message. */
+export interface HelloIn {
+  workerId: string;
+  taskTypes: string[];
+  queues: string[];
+  slots: number;
+  labels: Record<string, string>;
+  running: AttemptRef[];
+}

@@ -1,0 +1,69 @@
+import type { LeaderInfo, LeaderLock } from '../coordination/leader-lock.js';
+import type { Base } from '../shared/base.js';
+import type { Db } from '../storage/db.js';
+import { leadershipClaim, leadershipRead } from '../storage/dispatch-store.js';
+import { Dispatcher } from './dispatcher.js';
+import { LeaderElector } from './leader-elector.js';
+
+export interface SchedulerOptions {
+  db: Db;
+  lock: LeaderLock;
+  /** Where workers and apiservers reach this scheduler (http://host:port). */
+  address: string;
+  lockTtlMs: number;
+  lockRenewMs: number;
+  leaseTtlMs: number;
+  heartbeatMs: number;
+  pollMs: number;
+}
+
+/**
+ * A scheduler process's brain: campaigns for leadership and, while it leads, runs a
+ * Dispatcher for the term. Passive instances answer with where the leader is.
+ */
+export class Scheduler {
+  readonly elector: LeaderElector;
+  private dispatcher: Dispatcher | undefined;
+
+  constructor(private readonly base: Base, readonly opts: SchedulerOptions) {
+    const db = opts.db;
+    this.elector = new LeaderElector(base, {
+      lock: opts.lock,
+      address: opts.address,
+      ttlMs: opts.lockTtlMs,
+      renewMs: opts.lockRenewMs,
+      epochs: {
+        floor: async () => (await leadershipRead(db.orm))?.epoch ?? 0,
+        claim: (epoch) => db.tx((tx) => leadershipClaim(tx, { epoch, leader: opts.address, now: new Date(base.clock.now()) })),
+      },
+    });
+  }
+
+  /** Runs until `signal` aborts; settles after the last term's work and the lock release. */
+  async run(signal: AbortSignal): Promise<void> {
+    await Promise.all([
+      this.elector.run(signal),
+      this.elector.whileLeader(signal, async (term, epoch) => {
+        const d = new Dispatcher(this.base, {
+          db: this.opts.db, epoch, leaseTtlMs: this.opts.leaseTtlMs, pollMs: this.opts.pollMs,
+        });
+        this.dispatcher = d;
+        try {
+          await d.run(term);
+        } finally {
+          if (this.dispatcher === d) this.dispatcher = undefined;
+        }
+      }),
+    ]);
+  }
+
+  /** The dispatcher of the current term, when this process leads. */
+  active(): Dispatcher | undefined {
+    return this.elector.isLeader() ? this.dispatcher : undefined;
+  }
+
+  /** Who leads, as the lock says; undefined when unknown or the lock store is unreachable. */
+  async leader(): Promise<LeaderInfo | undefined> {
+    return this.opts.lock.current().catch(() => undefined);
+  }
+}

@@ -1,0 +1,44 @@
+import { randomUUID } from 'node:crypto';
+import { AsyncQueue } from '../shared/async-queue.js';
+import type { HelloIn, ToWorker } from './messages.js';
+
+/**
+ * One worker stream, as the leader sees it: what the worker accepts, how many more
+ * assignments it has granted (credits), which attempts it holds, and when it was last
+ * heard from. Messages to the worker go through `out`.
+ */
+export class WorkerSession {
+  readonly id = randomUUID();
+  readonly out = new AsyncQueue<ToWorker>();
+  /** Assignments the worker has granted and not yet received. */
+  credits = 0;
+  draining = false;
+  /** Task ids of the attempts this session holds. */
+  readonly held = new Set<string>();
+  /** Monotonic ms of the last message from the worker. */
+  lastSeen: number;
+  /** Groups sessions that accept the same work, so one claim serves them all. */
+  readonly groupKey: string;
+  /** Set when the stream ended; a closed session receives nothing. */
+  closedReason: string | undefined;
+
+  constructor(readonly hello: HelloIn, now: number) {
+    this.lastSeen = now;
+    this.groupKey = `${[...hello.queues].sort().join(',')}|${[...hello.taskTypes].sort().join(',')}`;
+  }
+
+  get workerId(): string {
+    return this.hello.workerId;
+  }
+
+  /** Sends to the worker unless the stream has closed. */
+  send(msg: ToWorker): void {
+    if (!this.closedReason) this.out.push(msg);
+  }
+
+  close(reason: string): void {
+    if (this.closedReason) return;
+    this.closedReason = reason;
+    this.out.close();
+  }
+}
