@@ -1,0 +1,102 @@
+import { createClient } from '@connectrpc/connect';
+import { createGrpcTransport, Http2SessionManager } from '@connectrpc/connect-node';
+import { WorkerService, type ConnectRequest } from '../../gen/taskd/v1/worker_service_pb.js';
+import { AsyncQueue } from '../shared/async-queue.js';
+import { sleep } from '../shared/sleep.js';
+import type { SchedulerMessage, WorkerMessage } from './protocol.js';
+import { decodeSchedulerMessage, encodeWorkerMessage } from './wire.js';
+
+/** HTTP/2 keepalive of the worker stream: how fast a dead or frozen scheduler is noticed. */
+export interface KeepaliveOptions {
+  /** PING interval while the stream is open; default 2000. */
+  pingIntervalMs: number;
+  /** A PING unanswered this long kills the connection; default 3000. */
+  pingTimeoutMs: number;
+}
+
+/** Defaults: a frozen scheduler is detected within about 5 s. */
+export const defaultKeepalive: KeepaliveOptions = { pingIntervalMs: 2_000, pingTimeoutMs: 3_000 };
+
+/** One open `WorkerService.Connect` call. */
+export interface SchedulerStream {
+  readonly address: string;
+  /** Queues a message; dropped after the stream closed. */
+  send(msg: WorkerMessage): void;
+  /** Inbound messages. Ends when the server ends the stream; throws (ConnectError) when it fails. */
+  readonly messages: AsyncIterable<SchedulerMessage>;
+  /**
+   * Half-closes the outbound side and waits up to `graceMs` for the server to end
+   * its side, then aborts. Messages queued before close are flushed first.
+   */
+  close(graceMs: number): Promise<void>;
+  /** Cancels the call and drops the HTTP/2 connection at once. Idempotent. */
+  abort(reason?: unknown): void;
+}
+
+/** Options of {@link openSchedulerStream}. */
+export interface SchedulerStreamOptions {
+  /** Base URL of the scheduler, e.g. `http://127.0.0.1:8080`. */
+  address: string;
+  /** Sent as `authorization: Bearer <token>`. */
+  token?: string;
+  keepalive?: KeepaliveOptions;
+}
+
+/**
+ * Opens the worker stream to one scheduler over gRPC (HTTP/2, h2c for http://). Each
+ * stream owns its HTTP/2 connection, so aborting it never leaves a socket behind and
+ * the keepalive PINGs watch exactly this stream.
+ */
+export function openSchedulerStream(opts: SchedulerStreamOptions): SchedulerStream {
+  const keepalive = opts.keepalive ?? defaultKeepalive;
+  const sessionManager = new Http2SessionManager(opts.address, {
+    pingIntervalMs: keepalive.pingIntervalMs,
+    pingTimeoutMs: keepalive.pingTimeoutMs,
+    idleConnectionTimeoutMs: keepalive.pingIntervalMs + keepalive.pingTimeoutMs,
+  });
+  const transport = createGrpcTransport({ baseUrl: opts.address, sessionManager });
+  const client = createClient(WorkerService, transport);
+  const outbound = new AsyncQueue<ConnectRequest>();
+  const controller = new AbortController();
+  const headers: Record<string, string> = opts.token ? { authorization: `Bearer ${opts.token}` } : {};
+  const responses = client.connect(generate(outbound), { signal: controller.signal, headers, timeoutMs: 0 });
+
+  let markEnded: () => void = () => {};
+  const ended = new Promise<void>((resolve) => (markEnded = resolve));
+  const abort = (reason?: unknown): void => {
+    outbound.close();
+    if (!controller.signal.aborted) controller.abort(reason);
+    sessionManager.abort();
+    markEnded();
+  };
+
+  async function* decode(): AsyncGenerator<SchedulerMessage> {
+    try {
+      for await (const res of responses) {
+        const msg = decodeSchedulerMessage(res);
+        if (msg) yield msg;
+      }
+    } finally {
+      markEnded();
+    }
+  }
+
+  return {
+    address: opts.address,
+    send: (msg) => outbound.push(encodeWorkerMessage(msg)),
+    messages: decode(),
+    async close(graceMs) {
+      outbound.close();
+      const timer = new AbortController();
+      await Promise.race([ended, sleep(graceMs, timer.signal)]);
+      timer.abort();
+      abort();
+    },
+    abort,
+  };
+}
+
+/** connect-es calls `throw()` on the request iterable, which AsyncQueue lacks; a generator has it. */
+async function* generate<T>(items: AsyncIterable<T>): AsyncGenerator<T> {
+  for await (const item of items) yield item;
+}
