@@ -205,6 +205,7 @@ export interface RunningAttempt {
   attempt: number;
   leaseToken: string;
   workerId: string | null;
+  queue: string;
   retryPolicy: RetryPolicy;
   timeoutMs: number | null;
 }
@@ -212,10 +213,11 @@ export interface RunningAttempt {
 /** Every RUNNING task, for a leader rebuilding its lease table at takeover. */
 export async function taskListRunning(ex: Executor): Promise<RunningAttempt[]> {
   const r = await rows<{
-    id: string; attempt: number; lease_token: string; worker_id: string | null; retry_policy: RetryPolicy; timeout_ms: number | null;
-  }>(ex, sql`select id, attempt, lease_token, worker_id, retry_policy, timeout_ms from tasks where status = 'RUNNING'`);
+    id: string; attempt: number; lease_token: string; worker_id: string | null; queue: string; retry_policy: RetryPolicy;
+    timeout_ms: number | null;
+  }>(ex, sql`select id, attempt, lease_token, worker_id, queue, retry_policy, timeout_ms from tasks where status = 'RUNNING'`);
   return r.map((x) => ({
-    taskId: x.id, attempt: x.attempt, leaseToken: x.lease_token, workerId: x.worker_id,
+    taskId: x.id, attempt: x.attempt, leaseToken: x.lease_token, workerId: x.worker_id, queue: x.queue,
     retryPolicy: x.retry_policy, timeoutMs: x.timeout_ms,
   }));
 }
