@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The one test command (`npm test`; `npm test -- <vitest args>` passes them on).
+# Works on a fresh clone: installs npm dependencies if missing and the Postgres
+# and Redis server packages the integration tests start, then runs both vitest
+# projects (unit and int) in one `vitest run` and exits with its status.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -x node_modules/.bin/vitest ]; then
+  echo "test.sh: node_modules/.bin/vitest is missing; running npm ci"
+  npm ci
+fi
+bash scripts/ensure-system-deps.sh
+# The repo's own Node (node_modules/.bin/node) first, as npm scripts have it.
+export PATH="$PWD/node_modules/.bin:$PATH"
+exec npx vitest run "$@"
