@@ -63,10 +63,15 @@ export function openSchedulerStream(opts: SchedulerStreamOptions): SchedulerStre
 
   let markEnded: () => void = () => {};
   const ended = new Promise<void>((resolve) => (markEnded = resolve));
+  let failedByPeer = false;
   const abort = (reason?: unknown): void => {
     outbound.close();
     if (!controller.signal.aborted) controller.abort(reason);
-    sessionManager.abort();
+    // After the connection failed on its own (PING timeout, reset), connect-node reports
+    // the failure to its manager on a later tick; aborting the manager first detaches
+    // the manager's error listener and turns that report into an uncaught exception.
+    // Such a connection closes itself; one left healthy idles out (and is unref'd).
+    if (!failedByPeer) sessionManager.abort();
     markEnded();
   };
 
@@ -76,6 +81,9 @@ export function openSchedulerStream(opts: SchedulerStreamOptions): SchedulerStre
         const msg = decodeSchedulerMessage(res);
         if (msg) yield msg;
       }
+    } catch (err) {
+      failedByPeer = !controller.signal.aborted;
+      throw err;
     } finally {
       markEnded();
     }

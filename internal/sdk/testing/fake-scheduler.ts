@@ -60,6 +60,7 @@ export class FakeConnection {
   private readonly waiters: Array<{ match: (r: ConnectRequest) => boolean; resolve: (r: ConnectRequest) => void }> = [];
   readonly outbound = new AsyncQueue<ConnectResponse | ConnectError>();
   private autoAck = false;
+  private welcomed = false;
   private markInputEnded: () => void = () => {};
   /** Resolves when the worker half-closed or dropped its side. */
   readonly inputEnded = new Promise<void>((r) => (this.markInputEnded = r));
@@ -71,6 +72,7 @@ export class FakeConnection {
 
   /** Sends Welcome. */
   welcome(o: { heartbeatMs?: number; epoch?: number; adopted?: Ref[]; sessionId?: string } = {}): void {
+    this.welcomed = true;
     this.push({
       case: 'welcome',
       value: {
@@ -144,8 +146,9 @@ export class FakeConnection {
     return this.received.filter((r) => r.msg.case === kind).map((r) => r.msg.value as RequestOf<K>);
   }
 
-  /** Acknowledges (accepts) every result received so far and every later one. */
+  /** Welcomes the stream if nobody did, and accepts every result received so far and every later one. */
   autoAckResults(): void {
+    if (!this.welcomed) this.welcome();
     this.autoAck = true;
     for (const r of this.all('result')) if (r.attempt) this.ackResult(r.attempt);
   }
