@@ -1,0 +1,35 @@
+import { loadConfig } from '../../internal/config/config.js';
+import { registerBuiltins, startHealthServer, Worker, workerReadiness } from '../../internal/sdk/index.js';
+import { createLogger } from '../../internal/shared/logger.js';
+
+const config = loadConfig();
+const logger = createLogger({ name: 'worker', level: config.TASKD_LOG_LEVEL });
+
+const worker = new Worker({
+  addresses: config.TASKD_SCHEDULER_ADDRS,
+  workerId: config.TASKD_WORKER_ID,
+  queues: config.TASKD_WORKER_QUEUES,
+  slots: config.TASKD_WORKER_SLOTS,
+  logger,
+});
+registerBuiltins(worker);
+worker.on('connected', (e) => logger.info({ leader: e.address, epoch: e.epoch, sessionId: e.sessionId }, 'worker connected'));
+
+const health = await startHealthServer(config.TASKD_WORKER_HEALTH_ADDR, () => workerReadiness(worker.status));
+logger.info({ health: health.address, workerId: worker.id }, 'worker listening');
+
+const stop = new AbortController();
+const onSignal = (sig: NodeJS.Signals): void => {
+  if (stop.signal.aborted) {
+    logger.warn({ signal: sig }, 'second signal: exiting now');
+    process.exit(1);
+  }
+  logger.info({ signal: sig }, 'draining');
+  stop.abort();
+};
+process.on('SIGTERM', onSignal);
+process.on('SIGINT', onSignal);
+
+await worker.run(stop.signal);
+await health.close();
+logger.info('worker stopped');
