@@ -42,6 +42,8 @@ export class RpcServer {
     });
     this.server = createServer((req, res) => void this.handle(req, res, adapter));
     this.server.on('connection', (s: Socket) => {
+      // Small frames (acks, assignments) must not wait on Nagle + delayed ACK (~40 ms).
+      s.setNoDelay(true);
       this.sockets.add(s);
       s.once('close', () => this.sockets.delete(s));
       s.on('error', () => undefined);

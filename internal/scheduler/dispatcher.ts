@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { isDomainError } from '../domain/errors.js';
 import { afterFailure } from '../domain/retry.js';
 import type { TaskError } from '../domain/task.js';
+import { reconnectBackoff } from '../shared/backoff.js';
 import type { Base } from '../shared/base.js';
 import { GroupCommit } from '../shared/group-commit.js';
 import { Kicker } from '../shared/kicker.js';
@@ -190,8 +191,9 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
 
   private async loadLeases(): Promise<void> {
     const running = await taskListRunning(this.opts.db.orm);
-    // Workers get one full TTL from takeover to reconnect and re-announce.
-    const expiresAt = this.base.clock.monotonic() + this.opts.leaseTtlMs;
+    // A live worker needs up to one reconnect backoff to find this leader, then its
+    // leases get a full TTL as if it had just heartbeated: failover alone never re-runs.
+    const expiresAt = this.base.clock.monotonic() + this.opts.leaseTtlMs + 2 * reconnectBackoff.maxMs;
     for (const r of running) {
       this.leases.add({
         taskId: r.taskId, attempt: r.attempt, leaseToken: r.leaseToken, queue: r.queue, retryPolicy: r.retryPolicy,

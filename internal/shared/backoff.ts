@@ -26,5 +26,9 @@ export function backoffDelay(policy: BackoffPolicy, tries: number, random: () =>
   return Math.round(base * (1 - jitter) + base * jitter * random());
 }
 
-/** Reconnect backoff for streams and pools: 100 ms doubling to 5 s, full jitter. */
-export const reconnectBackoff: BackoffPolicy = { initialMs: 100, maxMs: 5_000, multiplier: 2, jitter: 1 };
+/**
+ * Reconnect backoff for streams: 100 ms doubling to 2 s, full jitter. The cap bounds
+ * how long a live worker may take to find a new leader; the leader's takeover grace
+ * for re-announced leases is built on it (see Dispatcher).
+ */
+export const reconnectBackoff: BackoffPolicy = { initialMs: 100, maxMs: 2_000, multiplier: 2, jitter: 1 };
