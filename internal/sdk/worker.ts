@@ -158,7 +158,9 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     this.connection = undefined;
     this.credits.reset();
     for (const a of this.attempts.values()) a.onDisconnect();
-    this.logger[end.error ? 'warn' : 'debug']({ address, err: end.error }, 'stream to scheduler ended');
+    // A redirect ends the stream UNAVAILABLE by design; only other failures are news.
+    const level = end.error && !end.redirected ? 'warn' : 'debug';
+    this.logger[level]({ address, err: end.error, welcomed: end.welcomed }, 'stream to scheduler ended');
     this.emit('disconnected', end.error === undefined ? { address } : { address, error: end.error });
     return end;
   }
