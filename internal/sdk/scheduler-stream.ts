@@ -1,5 +1,6 @@
-import { createClient } from '@connectrpc/connect';
+import type { ClientSessionOptions } from 'node:http2';
 import { connect as netConnect } from 'node:net';
+import { createClient } from '@connectrpc/connect';
 import { createGrpcTransport, Http2SessionManager } from '@connectrpc/connect-node';
 import { WorkerService, type ConnectRequest } from '../../gen/taskd/v1/worker_service_pb.js';
 import { AsyncQueue } from '../shared/async-queue.js';
@@ -54,10 +55,7 @@ export function openSchedulerStream(opts: SchedulerStreamOptions): SchedulerStre
     pingIntervalMs: keepalive.pingIntervalMs,
     pingTimeoutMs: keepalive.pingTimeoutMs,
     idleConnectionTimeoutMs: keepalive.pingIntervalMs + keepalive.pingTimeoutMs,
-  }, {
-    // Results and credits are small frames: without this, Nagle + delayed ACK add ~40 ms each.
-    createConnection: (authority: URL) => netConnect({ host: authority.hostname, port: Number(authority.port || 80), noDelay: true }),
-  });
+  }, cleartextNoDelay(opts.address));
   const transport = createGrpcTransport({ baseUrl: opts.address, sessionManager });
   const client = createClient(WorkerService, transport);
   const outbound = new AsyncQueue<ConnectRequest>();
@@ -105,6 +103,19 @@ export function openSchedulerStream(opts: SchedulerStreamOptions): SchedulerStre
       abort();
     },
     abort,
+  };
+}
+
+/**
+ * For h2c (http://): a TCP socket with Nagle off, since results, credits and acks are
+ * small frames that would otherwise wait on Nagle + delayed ACK (~40 ms each). For
+ * https:// Node's own TLS connection is kept.
+ */
+function cleartextNoDelay(address: string): ClientSessionOptions {
+  if (new URL(address).protocol !== 'http:') return {};
+  return {
+    createConnection: (authority: URL) =>
+      netConnect({ host: authority.hostname.replace(/^\[|\]$/g, ''), port: Number(authority.port || 80), noDelay: true }),
   };
 }
 
