@@ -38,6 +38,7 @@ runProcess(logger, async (signal) => {
     ];
     const worker = new Worker({ addresses: [self], workerId: 'dev-worker', slots: config.TASKD_WORKER_SLOTS, queues: config.TASKD_WORKER_QUEUES, logger });
     registerBuiltins(worker);
+    worker.on('connected', (e) => logger.info({ leader: e.address, epoch: e.epoch }, 'worker connected'));
     const workerDone = new Promise<void>((r) => setImmediate(r)).then(() => worker.run(signal));
     await serveRoles(base, devConfig, [...roles, { routes: () => {}, run: () => workerDone, readiness: async () => ({ worker: worker.status.connected }) }], signal, (addr) => {
       process.stdout.write(

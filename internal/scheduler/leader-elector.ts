@@ -109,7 +109,10 @@ export class LeaderElector extends EventEmitter<ElectorEvents> {
       this.work.add(p);
       await p;
       this.work.delete(p);
-      if (this.term === term) await new Promise<void>((r) => term.ctl.signal.addEventListener('abort', () => r(), { once: true }));
+      // fn returned while its term still runs: wait for the term to end before the next.
+      if (this.term === term && !term.ctl.signal.aborted) {
+        await new Promise<void>((r) => term.ctl.signal.addEventListener('abort', () => r(), { once: true }));
+      }
     }
   }
 
