@@ -103,7 +103,8 @@ export function validateTaskSpec(input: TaskSpecInput, path: string, limits: Spe
 
   if (v.length > 0) throw DomainError.invalid(v);
   return {
-    id: uuidv7({ msecs: now }),
+    // Monotonic within the process (the library's own state), so ids order submissions.
+    id: uuidv7(),
     namespace, type, queue, payload, priority, runAt, retryPolicy, timeoutMs, idempotencyKey, labels, notify,
   };
 }

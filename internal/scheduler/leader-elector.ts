@@ -76,6 +76,7 @@ export class LeaderElector extends EventEmitter<ElectorEvents> {
       }
       if (signal.aborted) break;
       if (term.ctl.signal.aborted) await this.stepDown('term ended');
+      else if (this.base.clock.monotonic() >= term.deadline) await this.stepDown('local deadline passed');
       else await this.renew(term);
     }
     if (this.term) await this.stepDown('shutdown');
@@ -166,8 +167,11 @@ export class LeaderElector extends EventEmitter<ElectorEvents> {
     clearTimeout(this.timer);
     const ms = term.deadline - this.base.clock.monotonic();
     this.timer = setTimeout(() => {
-      if (this.term === term && this.base.clock.monotonic() >= term.deadline) void this.stepDown('local deadline passed');
-    }, Math.max(0, ms));
+      if (this.term !== term) return;
+      // Timers may fire a little early against the monotonic clock: re-arm until due.
+      if (this.base.clock.monotonic() >= term.deadline) void this.stepDown('local deadline passed');
+      else this.armDeadline(term);
+    }, Math.max(0, Math.ceil(ms)));
   }
 
   private stepping: Promise<void> | undefined;
