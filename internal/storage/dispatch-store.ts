@@ -127,7 +127,8 @@ export interface Finish {
 /**
  * Applies finishes whose (attempt, lease token) still match a RUNNING task — the
  * compare-and-set that makes each task end once — and returns the ids applied. The
- * others changed nothing. The caller must have called `leadershipFence`.
+ * others changed nothing. A task that ends DEAD_LETTERED gets its dead-letter row (id =
+ * task id) in the same statement. The caller must have called `leadershipFence`.
  */
 export async function attemptFinishMany(ex: Executor, p: { epoch: number; finishes: Finish[]; now: Date }): Promise<Set<string>> {
   if (p.finishes.length === 0) return new Set();
@@ -146,11 +147,15 @@ export async function attemptFinishMany(ex: Executor, p: { epoch: number; finish
             worker_id = null, version = t.version + 1, updated_at = ${p.now}, epoch = ${p.epoch}
           from r
           where t.id = r.id and t.attempt = r.attempt and t.lease_token = r.token and t.status = 'RUNNING'
-          returning t.id, t.attempt),
+          returning t.id, t.attempt, t.status, t.namespace, t.type, t.queue, t.error),
         att as (
           update attempts a set status = r.attempt_status, error = r.error, ended_at = ${p.now}
           from upd join r on r.id = upd.id
-          where a.task_id = upd.id and a.number = upd.attempt)
+          where a.task_id = upd.id and a.number = upd.attempt),
+        dl as (
+          insert into dead_letters (id, task_id, namespace, type, queue, error, created_at)
+          select id, id, namespace, type, queue, error, ${p.now} from upd where status = 'DEAD_LETTERED'
+          on conflict (task_id) do nothing)
         select id from upd`,
   );
   return new Set(done.map((d) => d.id));

@@ -37,6 +37,11 @@ export const tasks = pgTable(
     updatedAt: ts('updated_at').notNull().defaultNow(),
     startedAt: ts('started_at'),
     finishedAt: ts('finished_at'),
+    /** The latest checkpoint; `checkpoint_version` is its compare-and-set version. */
+    checkpoint: jsonb('checkpoint'),
+    checkpointVersion: integer('checkpoint_version').notNull().default(0),
+    /** For a replayed dead letter: the task it replays. */
+    replayOf: uuid('replay_of'),
   },
   (t) => [
     check(
@@ -79,3 +84,26 @@ export const leadership = pgTable('leadership', {
   leader: text('leader').notNull(),
   since: ts('since').notNull().defaultNow(),
 });
+
+/**
+ * Dead letters: one row per task that exhausted its retries, written in the same
+ * transaction as its DEAD_LETTERED state, with the last error and every attempt.
+ */
+export const deadLetters = pgTable(
+  'dead_letters',
+  {
+    id: uuid('id').primaryKey(),
+    taskId: uuid('task_id').notNull().references(() => tasks.id, { onDelete: 'cascade' }),
+    namespace: text('namespace').notNull(),
+    type: text('type').notNull(),
+    queue: text('queue').notNull(),
+    error: jsonb('error'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    replayedTaskId: uuid('replayed_task_id'),
+    replayedAt: ts('replayed_at'),
+  },
+  (t) => [
+    uniqueIndex('dead_letters_task').on(t.taskId),
+    index('dead_letters_namespace_id').on(t.namespace, t.id.desc()),
+  ],
+);

@@ -5,6 +5,8 @@
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_google_api_annotations } from "../../google/api/annotations_pb.js";
+import type { Duration, FieldMask, Timestamp, Value } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_struct, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Task, TaskSpec, TaskStatus } from "./task_pb.js";
 import { file_taskd_v1_task } from "./task_pb.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -13,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file taskd/v1/task_service.proto.
  */
 export const file_taskd_v1_task_service: GenFile = /*@__PURE__*/
-  fileDesc("Cht0YXNrZC92MS90YXNrX3NlcnZpY2UucHJvdG8SCHRhc2tkLnYxIjUKEVN1Ym1pdFRhc2tSZXF1ZXN0EiAKBHRhc2sYASABKAsyEi50YXNrZC52MS5UYXNrU3BlYyJEChJTdWJtaXRUYXNrUmVzcG9uc2USHAoEdGFzaxgBIAEoCzIOLnRhc2tkLnYxLlRhc2sSEAoIZXhpc3RpbmcYAiABKAgiNwoSU3VibWl0VGFza3NSZXF1ZXN0EiEKBXRhc2tzGAEgAygLMhIudGFza2QudjEuVGFza1NwZWMiNAoTU3VibWl0VGFza3NSZXNwb25zZRIdCgV0YXNrcxgBIAMoCzIOLnRhc2tkLnYxLlRhc2siLwoOR2V0VGFza1JlcXVlc3QSCgoCaWQYASABKAkSEQoJbmFtZXNwYWNlGAIgASgJIi8KD0dldFRhc2tSZXNwb25zZRIcCgR0YXNrGAEgASgLMg4udGFza2QudjEuVGFzayKmAQoQTGlzdFRhc2tzUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSJgoIc3RhdHVzZXMYAiADKA4yFC50YXNrZC52MS5UYXNrU3RhdHVzEgwKBHR5cGUYAyABKAkSDQoFcXVldWUYBCABKAkSEwoLd29ya2Zsb3dfaWQYBSABKAkSEQoJcGFnZV9zaXplGAYgASgFEhIKCnBhZ2VfdG9rZW4YByABKAkiSwoRTGlzdFRhc2tzUmVzcG9uc2USHQoFdGFza3MYASADKAsyDi50YXNrZC52MS5UYXNrEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCTKUAwoLVGFza1NlcnZpY2USZgoKU3VibWl0VGFzaxIbLnRhc2tkLnYxLlN1Ym1pdFRhc2tSZXF1ZXN0GhwudGFza2QudjEuU3VibWl0VGFza1Jlc3BvbnNlIh2C0+STAhc6BHRhc2tiBHRhc2siCS92MS90YXNrcxJmCgtTdWJtaXRUYXNrcxIcLnRhc2tkLnYxLlN1Ym1pdFRhc2tzUmVxdWVzdBodLnRhc2tkLnYxLlN1Ym1pdFRhc2tzUmVzcG9uc2UiGoLT5JMCFDoBKiIPL3YxL3Rhc2tzOmJhdGNoElwKB0dldFRhc2sSGC50YXNrZC52MS5HZXRUYXNrUmVxdWVzdBoZLnRhc2tkLnYxLkdldFRhc2tSZXNwb25zZSIcgtPkkwIWYgR0YXNrEg4vdjEvdGFza3Mve2lkfRJXCglMaXN0VGFza3MSGi50YXNrZC52MS5MaXN0VGFza3NSZXF1ZXN0GhsudGFza2QudjEuTGlzdFRhc2tzUmVzcG9uc2UiEYLT5JMCCxIJL3YxL3Rhc2tzYgZwcm90bzM", [file_google_api_annotations, file_taskd_v1_task]);
+  fileDesc("Cht0YXNrZC92MS90YXNrX3NlcnZpY2UucHJvdG8SCHRhc2tkLnYxIjUKEVN1Ym1pdFRhc2tSZXF1ZXN0EiAKBHRhc2sYASABKAsyEi50YXNrZC52MS5UYXNrU3BlYyJEChJTdWJtaXRUYXNrUmVzcG9uc2USHAoEdGFzaxgBIAEoCzIOLnRhc2tkLnYxLlRhc2sSEAoIZXhpc3RpbmcYAiABKAgiNwoSU3VibWl0VGFza3NSZXF1ZXN0EiEKBXRhc2tzGAEgAygLMhIudGFza2QudjEuVGFza1NwZWMiNAoTU3VibWl0VGFza3NSZXNwb25zZRIdCgV0YXNrcxgBIAMoCzIOLnRhc2tkLnYxLlRhc2siLwoOR2V0VGFza1JlcXVlc3QSCgoCaWQYASABKAkSEQoJbmFtZXNwYWNlGAIgASgJIi8KD0dldFRhc2tSZXNwb25zZRIcCgR0YXNrGAEgASgLMg4udGFza2QudjEuVGFzayK2AQoQTGlzdFRhc2tzUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSJgoIc3RhdHVzZXMYAiADKA4yFC50YXNrZC52MS5UYXNrU3RhdHVzEgwKBHR5cGUYAyABKAkSDQoFcXVldWUYBCABKAkSEwoLd29ya2Zsb3dfaWQYBSABKAkSEQoJcGFnZV9zaXplGAYgASgFEhIKCnBhZ2VfdG9rZW4YByABKAkSDgoGbGFiZWxzGAggAygJIksKEUxpc3RUYXNrc1Jlc3BvbnNlEh0KBXRhc2tzGAEgAygLMg4udGFza2QudjEuVGFzaxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAki7QIKEVVwZGF0ZVRhc2tSZXF1ZXN0EgoKAmlkGAEgASgJEhEKCW5hbWVzcGFjZRgCIAEoCRIPCgd2ZXJzaW9uGAMgASgDEi8KC3VwZGF0ZV9tYXNrGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzaxIQCghwcmlvcml0eRgFIAEoBRIqCgZydW5fYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEigKBWRlbGF5GAcgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEicKB3BheWxvYWQYCCABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWUSNwoGbGFiZWxzGAkgAygLMicudGFza2QudjEuVXBkYXRlVGFza1JlcXVlc3QuTGFiZWxzRW50cnkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIyChJVcGRhdGVUYXNrUmVzcG9uc2USHAoEdGFzaxgBIAEoCzIOLnRhc2tkLnYxLlRhc2siQgoRQ2FuY2VsVGFza1JlcXVlc3QSCgoCaWQYASABKAkSEQoJbmFtZXNwYWNlGAIgASgJEg4KBnJlYXNvbhgDIAEoCSIyChJDYW5jZWxUYXNrUmVzcG9uc2USHAoEdGFzaxgBIAEoCzIOLnRhc2tkLnYxLlRhc2sy7wQKC1Rhc2tTZXJ2aWNlEmYKClN1Ym1pdFRhc2sSGy50YXNrZC52MS5TdWJtaXRUYXNrUmVxdWVzdBocLnRhc2tkLnYxLlN1Ym1pdFRhc2tSZXNwb25zZSIdgtPkkwIXOgR0YXNrYgR0YXNrIgkvdjEvdGFza3MSZgoLU3VibWl0VGFza3MSHC50YXNrZC52MS5TdWJtaXRUYXNrc1JlcXVlc3QaHS50YXNrZC52MS5TdWJtaXRUYXNrc1Jlc3BvbnNlIhqC0+STAhQ6ASoiDy92MS90YXNrczpiYXRjaBJcCgdHZXRUYXNrEhgudGFza2QudjEuR2V0VGFza1JlcXVlc3QaGS50YXNrZC52MS5HZXRUYXNrUmVzcG9uc2UiHILT5JMCFmIEdGFzaxIOL3YxL3Rhc2tzL3tpZH0SVwoJTGlzdFRhc2tzEhoudGFza2QudjEuTGlzdFRhc2tzUmVxdWVzdBobLnRhc2tkLnYxLkxpc3RUYXNrc1Jlc3BvbnNlIhGC0+STAgsSCS92MS90YXNrcxJoCgpVcGRhdGVUYXNrEhsudGFza2QudjEuVXBkYXRlVGFza1JlcXVlc3QaHC50YXNrZC52MS5VcGRhdGVUYXNrUmVzcG9uc2UiH4LT5JMCGToBKmIEdGFzazIOL3YxL3Rhc2tzL3tpZH0SbwoKQ2FuY2VsVGFzaxIbLnRhc2tkLnYxLkNhbmNlbFRhc2tSZXF1ZXN0GhwudGFza2QudjEuQ2FuY2VsVGFza1Jlc3BvbnNlIiaC0+STAiA6ASpiBHRhc2siFS92MS90YXNrcy97aWR9OmNhbmNlbGIGcHJvdG8z", [file_google_api_annotations, file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_struct, file_google_protobuf_timestamp, file_taskd_v1_task]);
 
 /**
  * @generated from message taskd.v1.SubmitTaskRequest
@@ -175,6 +177,13 @@ export type ListTasksRequest = Message<"taskd.v1.ListTasksRequest"> & {
    * @generated from field: string page_token = 7;
    */
   pageToken: string;
+
+  /**
+   * Label selectors "key=value"; a task matches when it has every one.
+   *
+   * @generated from field: repeated string labels = 8;
+   */
+  labels: string[];
 };
 
 /**
@@ -207,6 +216,132 @@ export type ListTasksResponse = Message<"taskd.v1.ListTasksResponse"> & {
  */
 export const ListTasksResponseSchema: GenMessage<ListTasksResponse> = /*@__PURE__*/
   messageDesc(file_taskd_v1_task_service, 7);
+
+/**
+ * @generated from message taskd.v1.UpdateTaskRequest
+ */
+export type UpdateTaskRequest = Message<"taskd.v1.UpdateTaskRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * Defaults to "default".
+   *
+   * @generated from field: string namespace = 2;
+   */
+  namespace: string;
+
+  /**
+   * The etag the change is based on (Task.version).
+   *
+   * @generated from field: int64 version = 3;
+   */
+  version: bigint;
+
+  /**
+   * Which of the fields below to change: "priority", "run_at", "delay", "payload", "labels".
+   *
+   * @generated from field: google.protobuf.FieldMask update_mask = 4;
+   */
+  updateMask?: FieldMask | undefined;
+
+  /**
+   * @generated from field: int32 priority = 5;
+   */
+  priority: number;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp run_at = 6;
+   */
+  runAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Duration delay = 7;
+   */
+  delay?: Duration | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Value payload = 8;
+   */
+  payload?: Value | undefined;
+
+  /**
+   * @generated from field: map<string, string> labels = 9;
+   */
+  labels: { [key: string]: string };
+};
+
+/**
+ * Describes the message taskd.v1.UpdateTaskRequest.
+ * Use `create(UpdateTaskRequestSchema)` to create a new message.
+ */
+export const UpdateTaskRequestSchema: GenMessage<UpdateTaskRequest> = /*@__PURE__*/
+  messageDesc(file_taskd_v1_task_service, 8);
+
+/**
+ * @generated from message taskd.v1.UpdateTaskResponse
+ */
+export type UpdateTaskResponse = Message<"taskd.v1.UpdateTaskResponse"> & {
+  /**
+   * @generated from field: taskd.v1.Task task = 1;
+   */
+  task?: Task | undefined;
+};
+
+/**
+ * Describes the message taskd.v1.UpdateTaskResponse.
+ * Use `create(UpdateTaskResponseSchema)` to create a new message.
+ */
+export const UpdateTaskResponseSchema: GenMessage<UpdateTaskResponse> = /*@__PURE__*/
+  messageDesc(file_taskd_v1_task_service, 9);
+
+/**
+ * @generated from message taskd.v1.CancelTaskRequest
+ */
+export type CancelTaskRequest = Message<"taskd.v1.CancelTaskRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * Defaults to "default".
+   *
+   * @generated from field: string namespace = 2;
+   */
+  namespace: string;
+
+  /**
+   * @generated from field: string reason = 3;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message taskd.v1.CancelTaskRequest.
+ * Use `create(CancelTaskRequestSchema)` to create a new message.
+ */
+export const CancelTaskRequestSchema: GenMessage<CancelTaskRequest> = /*@__PURE__*/
+  messageDesc(file_taskd_v1_task_service, 10);
+
+/**
+ * @generated from message taskd.v1.CancelTaskResponse
+ */
+export type CancelTaskResponse = Message<"taskd.v1.CancelTaskResponse"> & {
+  /**
+   * @generated from field: taskd.v1.Task task = 1;
+   */
+  task?: Task | undefined;
+};
+
+/**
+ * Describes the message taskd.v1.CancelTaskResponse.
+ * Use `create(CancelTaskResponseSchema)` to create a new message.
+ */
+export const CancelTaskResponseSchema: GenMessage<CancelTaskResponse> = /*@__PURE__*/
+  messageDesc(file_taskd_v1_task_service, 11);
 
 /**
  * TaskService submits and reads tasks.
@@ -253,6 +388,28 @@ export const TaskService: GenService<{
     methodKind: "unary";
     input: typeof ListTasksRequestSchema;
     output: typeof ListTasksResponseSchema;
+  },
+  /**
+   * UpdateTask changes a task that has not started, if `version` is still its etag
+   * (else ABORTED naming the current version).
+   *
+   * @generated from rpc taskd.v1.TaskService.UpdateTask
+   */
+  updateTask: {
+    methodKind: "unary";
+    input: typeof UpdateTaskRequestSchema;
+    output: typeof UpdateTaskResponseSchema;
+  },
+  /**
+   * CancelTask ends a pending, queued or running task as CANCELLED; a running attempt
+   * is told to stop. FAILED_PRECONDITION when the task already ended.
+   *
+   * @generated from rpc taskd.v1.TaskService.CancelTask
+   */
+  cancelTask: {
+    methodKind: "unary";
+    input: typeof CancelTaskRequestSchema;
+    output: typeof CancelTaskResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_taskd_v1_task_service, 0);

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file taskd/internal/v1/link.proto.
  */
 export const file_taskd_internal_v1_link: GenFile = /*@__PURE__*/
-  fileDesc("Chx0YXNrZC9pbnRlcm5hbC92MS9saW5rLnByb3RvEhF0YXNrZC5pbnRlcm5hbC52MSIbCglSZWFkeUhpbnQSDgoGcXVldWVzGAEgAygJIkMKC0xpbmtSZXF1ZXN0Ei0KBXJlYWR5GAEgASgLMhwudGFza2QuaW50ZXJuYWwudjEuUmVhZHlIaW50SABCBQoDbXNnIjUKDExpbmtSZXNwb25zZRINCgVlcG9jaBgBIAEoAxIWCg5sZWFkZXJfYWRkcmVzcxgCIAEoCTJaCgtMaW5rU2VydmljZRJLCgRMaW5rEh4udGFza2QuaW50ZXJuYWwudjEuTGlua1JlcXVlc3QaHy50YXNrZC5pbnRlcm5hbC52MS5MaW5rUmVzcG9uc2UoATABYgZwcm90bzM");
+  fileDesc("Chx0YXNrZC9pbnRlcm5hbC92MS9saW5rLnByb3RvEhF0YXNrZC5pbnRlcm5hbC52MSIbCglSZWFkeUhpbnQSDgoGcXVldWVzGAEgAygJIhwKB0R1ZUhpbnQSEQoJcnVuX2F0X21zGAEgASgDIi4KCkNhbmNlbEhpbnQSDwoHdGFza19pZBgBIAEoCRIPCgdhdHRlbXB0GAIgASgFIp8BCgtMaW5rUmVxdWVzdBItCgVyZWFkeRgBIAEoCzIcLnRhc2tkLmludGVybmFsLnYxLlJlYWR5SGludEgAEikKA2R1ZRgCIAEoCzIaLnRhc2tkLmludGVybmFsLnYxLkR1ZUhpbnRIABIvCgZjYW5jZWwYAyABKAsyHS50YXNrZC5pbnRlcm5hbC52MS5DYW5jZWxIaW50SABCBQoDbXNnIjUKDExpbmtSZXNwb25zZRINCgVlcG9jaBgBIAEoAxIWCg5sZWFkZXJfYWRkcmVzcxgCIAEoCTJaCgtMaW5rU2VydmljZRJLCgRMaW5rEh4udGFza2QuaW50ZXJuYWwudjEuTGlua1JlcXVlc3QaHy50YXNrZC5pbnRlcm5hbC52MS5MaW5rUmVzcG9uc2UoATABYgZwcm90bzM");
 
 /**
  * Hint: tasks became ready in these queues.
@@ -32,6 +32,49 @@ export const ReadyHintSchema: GenMessage<ReadyHint> = /*@__PURE__*/
   messageDesc(file_taskd_internal_v1_link, 0);
 
 /**
+ * Hint: a task with a delay or backoff is due at run_at_ms (ms since the epoch).
+ *
+ * @generated from message taskd.internal.v1.DueHint
+ */
+export type DueHint = Message<"taskd.internal.v1.DueHint"> & {
+  /**
+   * @generated from field: int64 run_at_ms = 1;
+   */
+  runAtMs: bigint;
+};
+
+/**
+ * Describes the message taskd.internal.v1.DueHint.
+ * Use `create(DueHintSchema)` to create a new message.
+ */
+export const DueHintSchema: GenMessage<DueHint> = /*@__PURE__*/
+  messageDesc(file_taskd_internal_v1_link, 1);
+
+/**
+ * Hint: this running task was cancelled; tell its worker.
+ *
+ * @generated from message taskd.internal.v1.CancelHint
+ */
+export type CancelHint = Message<"taskd.internal.v1.CancelHint"> & {
+  /**
+   * @generated from field: string task_id = 1;
+   */
+  taskId: string;
+
+  /**
+   * @generated from field: int32 attempt = 2;
+   */
+  attempt: number;
+};
+
+/**
+ * Describes the message taskd.internal.v1.CancelHint.
+ * Use `create(CancelHintSchema)` to create a new message.
+ */
+export const CancelHintSchema: GenMessage<CancelHint> = /*@__PURE__*/
+  messageDesc(file_taskd_internal_v1_link, 2);
+
+/**
  * @generated from message taskd.internal.v1.LinkRequest
  */
 export type LinkRequest = Message<"taskd.internal.v1.LinkRequest"> & {
@@ -44,6 +87,18 @@ export type LinkRequest = Message<"taskd.internal.v1.LinkRequest"> & {
      */
     value: ReadyHint;
     case: "ready";
+  } | {
+    /**
+     * @generated from field: taskd.internal.v1.DueHint due = 2;
+     */
+    value: DueHint;
+    case: "due";
+  } | {
+    /**
+     * @generated from field: taskd.internal.v1.CancelHint cancel = 3;
+     */
+    value: CancelHint;
+    case: "cancel";
   } | { case: undefined; value?: undefined };
 };
 
@@ -52,7 +107,7 @@ export type LinkRequest = Message<"taskd.internal.v1.LinkRequest"> & {
  * Use `create(LinkRequestSchema)` to create a new message.
  */
 export const LinkRequestSchema: GenMessage<LinkRequest> = /*@__PURE__*/
-  messageDesc(file_taskd_internal_v1_link, 1);
+  messageDesc(file_taskd_internal_v1_link, 3);
 
 /**
  * LinkResponse: the first one names the leader's epoch; a passive scheduler answers
@@ -78,7 +133,7 @@ export type LinkResponse = Message<"taskd.internal.v1.LinkResponse"> & {
  * Use `create(LinkResponseSchema)` to create a new message.
  */
 export const LinkResponseSchema: GenMessage<LinkResponse> = /*@__PURE__*/
-  messageDesc(file_taskd_internal_v1_link, 2);
+  messageDesc(file_taskd_internal_v1_link, 4);
 
 /**
  * LinkService connects apiservers to the scheduler leader. Not part of the public
