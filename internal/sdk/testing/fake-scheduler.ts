@@ -146,9 +146,14 @@ export class FakeConnection {
     return this.received.filter((r) => r.msg.case === kind).map((r) => r.msg.value as RequestOf<K>);
   }
 
+  /** Sends Welcome unless one was sent. */
+  welcomeIfNot(): void {
+    if (!this.welcomed) this.welcome();
+  }
+
   /** Welcomes the stream if nobody did, and accepts every result received so far and every later one. */
   autoAckResults(): void {
-    if (!this.welcomed) this.welcome();
+    this.welcomeIfNot();
     this.autoAck = true;
     for (const r of this.all('result')) if (r.attempt) this.ackResult(r.attempt);
   }
@@ -183,6 +188,7 @@ export class FakeScheduler {
   private readonly waiters: Array<(c: FakeConnection) => void> = [];
   private readonly sessions = new Set<http2.ServerHttp2Session>();
   private autoAck = false;
+  private welcomeEvery = false;
 
   private constructor(
     private readonly server: http2.Http2Server,
@@ -222,6 +228,12 @@ export class FakeScheduler {
     for (const c of this.connections) c.autoAckResults();
   }
 
+  /** Welcomes every stream, open or future, that nobody welcomed. */
+  welcomeAll(): void {
+    this.welcomeEvery = true;
+    for (const c of this.connections) c.welcomeIfNot();
+  }
+
   /** Stops listening and drops every connection. */
   async close(): Promise<void> {
     for (const c of this.connections) c.end();
@@ -256,6 +268,7 @@ export class FakeScheduler {
   private accept(conn: FakeConnection): void {
     this.connections.push(conn);
     if (this.autoAck) conn.autoAckResults();
+    if (this.welcomeEvery) conn.welcomeIfNot();
     const w = this.waiters.shift();
     if (w) {
       this.taken++;
