@@ -1,13 +1,19 @@
 import { DomainError } from '../domain/errors.js';
 import { validateTaskSpec, type SpecLimits, type TaskSpecInput } from '../domain/task-spec.js';
-import type { NewTask, Task, TaskStatus } from '../domain/task.js';
+import type { Json, NewTask, Task, TaskStatus } from '../domain/task.js';
 import type { Base } from '../shared/base.js';
 import type { Db } from '../storage/db.js';
+import { taskCancel, taskUpdate, type TaskChanges } from '../storage/task-mutations.js';
 import { taskGet, taskInsertMany, taskList, type Inserted } from '../storage/task-store.js';
 
-/** Tells the leader that work became ready; best effort, only cuts latency. */
+/** Notes to the leader; best effort, they only cut latency (the leader also polls). */
 export interface ReadyHints {
+  /** Tasks became ready in these queues. */
   ready(queues: string[]): void;
+  /** A task is due at `runAtMs`. */
+  due(runAtMs: number): void;
+  /** A running attempt was cancelled: its worker should stop. */
+  cancelled(taskId: string, attempt: number): void;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -21,6 +27,48 @@ export interface ListInput {
   workflowId: string;
   pageSize: number;
   pageToken: string;
+  /** "key=value" selectors. */
+  labels: string[];
+}
+
+/** An UpdateTask request: `fields` names what to change (the update mask). */
+export interface UpdateInput {
+  namespace: string;
+  id: string;
+  version: number;
+  fields: string[];
+  priority?: number;
+  runAt?: Date;
+  delayMs?: number;
+  payload?: Json;
+  labels?: Record<string, string>;
+}
+
+const UPDATABLE = new Set(['priority', 'run_at', 'delay', 'payload', 'labels']);
+
+function checkId(id: string): string {
+  if (!id) throw DomainError.invalid([{ field: 'id', description: 'is required' }]);
+  if (!UUID.test(id)) throw DomainError.invalid([{ field: 'id', description: 'must be a UUID' }]);
+  return id.toLowerCase();
+}
+
+/** Validates an update with the submission rules (same field names, same limits). */
+function validateChanges(p: UpdateInput, limits: SpecLimits, now: number): TaskChanges {
+  if (p.fields.length === 0) throw DomainError.invalid([{ field: 'update_mask', description: `must name at least one of ${[...UPDATABLE].join(', ')}` }]);
+  for (const f of p.fields) {
+    if (!UPDATABLE.has(f)) throw DomainError.invalid([{ field: 'update_mask', description: `"${f}" cannot be updated; allowed: ${[...UPDATABLE].join(', ')}` }]);
+  }
+  const has = (f: string): boolean => p.fields.includes(f);
+  const spec = validateTaskSpec({
+    type: 'update', priority: p.priority, payload: p.payload, labels: p.labels,
+    runAt: has('run_at') ? (p.runAt ?? new Date(now)) : undefined, delayMs: has('delay') ? (p.delayMs ?? 0) : undefined,
+  }, 'task', limits, now);
+  const changes: TaskChanges = {};
+  if (has('priority')) changes.priority = spec.priority;
+  if (has('payload')) changes.payload = spec.payload;
+  if (has('labels')) changes.labels = spec.labels;
+  if (has('run_at') || has('delay')) changes.runAt = spec.runAt;
+  return changes;
 }
 
 /**
@@ -50,17 +98,57 @@ export class TaskApi {
     }
     if (violations.length > 0) throw DomainError.invalid(violations);
     const inserted = await this.opts.db.tx((tx) => taskInsertMany(tx, { tasks, now: new Date(now) }));
-    const ready = new Set(inserted.filter((r) => !r.existing && r.task.status === 'QUEUED').map((r) => r.task.queue));
+    const fresh = inserted.filter((r) => !r.existing);
+    const ready = new Set(fresh.filter((r) => r.task.status === 'QUEUED').map((r) => r.task.queue));
     if (ready.size > 0) this.opts.hints.ready([...ready]);
+    const due = fresh.filter((r) => r.task.runAt).map((r) => (r.task.runAt as Date).getTime());
+    if (due.length > 0) this.opts.hints.due(Math.min(...due));
     return inserted;
   }
 
   async get(namespace: string, id: string): Promise<Task> {
-    if (!id) throw DomainError.invalid([{ field: 'id', description: 'is required' }]);
-    if (!UUID.test(id)) throw DomainError.invalid([{ field: 'id', description: 'must be a UUID' }]);
-    const t = await taskGet(this.opts.db.orm, { namespace: namespace || 'default', id: id.toLowerCase() });
+    const t = await taskGet(this.opts.db.orm, { namespace: namespace || 'default', id: checkId(id) });
     if (!t) throw new DomainError('not_found', `task ${id} not found`);
     return t;
+  }
+
+  /**
+   * Cancels a pending, queued or running task (one compare-and-set: a racing result
+   * and the cancel cannot both end it). Throws `failed_precondition` for a task that
+   * already ended, `not_found` for none in this namespace.
+   */
+  async cancel(namespace: string, id: string, reason: string): Promise<Task> {
+    const ns = namespace || 'default';
+    const taskId = checkId(id);
+    const out = await this.opts.db.tx((tx) =>
+      taskCancel(tx, { namespace: ns, id: taskId, reason, now: new Date(this.base.clock.now()) }),
+    );
+    if (out.kind === 'not_found') throw new DomainError('not_found', `task ${id} not found`);
+    if (out.kind === 'already_ended') {
+      throw new DomainError('failed_precondition', `task ${id} is ${out.status}; only pending, queued or running tasks can be cancelled`);
+    }
+    if (out.wasRunning) this.opts.hints.cancelled(taskId, out.attempt);
+    return out.task;
+  }
+
+  /**
+   * Changes a task that has not started, if `version` is still its etag. Throws
+   * `conflict` (ABORTED) with the current version when it is not.
+   */
+  async update(p: UpdateInput): Promise<Task> {
+    const id = checkId(p.id);
+    const now = this.base.clock.now();
+    const changes = validateChanges(p, this.opts.limits, now);
+    if (!(p.version > 0)) throw DomainError.invalid([{ field: 'version', description: 'is required (the etag from GetTask)' }]);
+    const out = await this.opts.db.tx((tx) =>
+      taskUpdate(tx, { namespace: p.namespace || 'default', id, version: p.version, changes, now: new Date(now) }),
+    );
+    if (out.kind === 'not_found') throw new DomainError('not_found', `task ${p.id} not found`);
+    if (out.kind === 'started') throw new DomainError('failed_precondition', `task ${p.id} has started (${out.status}); only tasks not yet run can be updated`);
+    if (out.kind === 'stale') throw new DomainError('conflict', `version ${p.version} is stale; the task is at version ${out.version}`);
+    if (out.task.status === 'QUEUED') this.opts.hints.ready([out.task.queue]);
+    if (out.task.runAt) this.opts.hints.due(out.task.runAt.getTime());
+    return out.task;
   }
 
   async list(p: ListInput): Promise<{ tasks: Task[]; nextPageToken: string }> {
@@ -72,9 +160,15 @@ export class TaskApi {
       if (!UUID.test(afterId)) throw DomainError.invalid([{ field: 'page_token', description: 'is not a token this server issued' }]);
     }
     if (p.workflowId && !UUID.test(p.workflowId)) throw DomainError.invalid([{ field: 'workflow_id', description: 'must be a UUID' }]);
+    const labels: Record<string, string> = {};
+    for (const [i, sel] of p.labels.entries()) {
+      const eq = sel.indexOf('=');
+      if (eq <= 0) throw DomainError.invalid([{ field: `labels[${i}]`, description: 'must be key=value' }]);
+      labels[sel.slice(0, eq)] = sel.slice(eq + 1);
+    }
     const tasks = await taskList(this.opts.db.orm, {
       namespace: p.namespace || 'default', statuses: p.statuses, type: p.type || undefined, queue: p.queue || undefined,
-      workflowId: p.workflowId || undefined, afterId, limit: limit + 1,
+      workflowId: p.workflowId || undefined, labels, afterId, limit: limit + 1,
     });
     const more = tasks.length > limit;
     const page = more ? tasks.slice(0, limit) : tasks;

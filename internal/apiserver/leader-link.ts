@@ -17,6 +17,8 @@ import { sleep } from '../shared/sleep.js';
 export class LeaderLink implements ReadyHints {
   private out: AsyncQueue<LinkRequest> | undefined;
   private pending = new Set<string>();
+  private pendingDue = Infinity;
+  private pendingCancels: { taskId: string; attempt: number }[] = [];
   private scheduled = false;
   linked = false;
 
@@ -25,15 +27,42 @@ export class LeaderLink implements ReadyHints {
   }
 
   ready(queues: string[]): void {
-    if (!this.out) return;
     for (const q of queues) this.pending.add(q);
+    this.schedule();
+  }
+
+  due(runAtMs: number): void {
+    this.pendingDue = Math.min(this.pendingDue, runAtMs);
+    this.schedule();
+  }
+
+  cancelled(taskId: string, attempt: number): void {
+    this.pendingCancels.push({ taskId, attempt });
+    this.schedule();
+  }
+
+  /** Sends what gathered in this tick as one message per kind. */
+  private schedule(): void {
+    if (!this.out) {
+      // Unlinked: drop hints; the leader's poll finds the work.
+      this.pending.clear();
+      this.pendingDue = Infinity;
+      this.pendingCancels = [];
+      return;
+    }
     if (this.scheduled) return;
     this.scheduled = true;
     queueMicrotask(() => {
       this.scheduled = false;
-      const qs = [...this.pending];
+      const out = this.out;
+      const msgs: LinkRequest[] = [];
+      if (this.pending.size > 0) msgs.push(create(LinkRequestSchema, { msg: { case: 'ready', value: { queues: [...this.pending] } } }));
+      if (this.pendingDue < Infinity) msgs.push(create(LinkRequestSchema, { msg: { case: 'due', value: { runAtMs: BigInt(this.pendingDue) } } }));
+      for (const c of this.pendingCancels) msgs.push(create(LinkRequestSchema, { msg: { case: 'cancel', value: c } }));
       this.pending.clear();
-      this.out?.push(create(LinkRequestSchema, { msg: { case: 'ready', value: { queues: qs } } }));
+      this.pendingDue = Infinity;
+      this.pendingCancels = [];
+      for (const m of msgs) out?.push(m);
     });
   }
 

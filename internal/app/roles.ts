@@ -1,12 +1,15 @@
 import type { ConnectRouter } from '@connectrpc/connect';
 import { LinkService } from '../../gen/taskd/internal/v1/link_pb.js';
+import { DeadLetterService } from '../../gen/taskd/v1/dead_letter_service_pb.js';
 import { TaskService } from '../../gen/taskd/v1/task_service_pb.js';
 import { WorkerService } from '../../gen/taskd/v1/worker_service_pb.js';
+import { DeadLetterApi } from '../api/dead-letter-api.js';
 import { TaskApi } from '../api/task-api.js';
 import { LeaderLink } from '../apiserver/leader-link.js';
 import type { Config } from '../config/config.js';
 import type { LeaderLock } from '../coordination/leader-lock.js';
 import { DEFAULT_LIMITS } from '../domain/task-spec.js';
+import { deadLetterServiceImpl } from '../rpc/dead-letter-service.js';
 import { linkServiceImpl } from '../rpc/link-service.js';
 import { taskServiceImpl } from '../rpc/task-service.js';
 import { workerServiceImpl } from '../rpc/worker-service.js';
@@ -21,16 +24,19 @@ export interface Role {
   readiness(): Promise<Record<string, unknown>>;
 }
 
-/** The apiserver role: TaskService on Postgres, hints to the leader over the link. */
+/** The apiserver role: TaskService and DeadLetterService on Postgres, hints to the leader over the link. */
 export function apiserverRole(base: Base, db: Db, config: Config): Role {
   const link = new LeaderLink(base, { addresses: config.TASKD_SCHEDULER_ADDRS });
   const api = new TaskApi(base, {
     db,
-    limits: { ...DEFAULT_LIMITS, maxPayloadBytes: config.TASKD_MAX_PAYLOAD_BYTES },
+    limits: { ...DEFAULT_LIMITS, maxPayloadBytes: config.TASKD_MAX_PAYLOAD_BYTES, maxHorizonMs: config.TASKD_MAX_HORIZON_MS },
     hints: link,
   });
   return {
-    routes: (r) => r.service(TaskService, taskServiceImpl(api)),
+    routes: (r) => {
+      r.service(TaskService, taskServiceImpl(api));
+      r.service(DeadLetterService, deadLetterServiceImpl(new DeadLetterApi(base, { db, hints: link })));
+    },
     run: (signal) => link.run(signal),
     readiness: async () => ({ postgres: await db.ping(), leaderLinked: link.linked }),
   };
@@ -42,6 +48,7 @@ export function schedulerRole(base: Base, db: Db, lock: LeaderLock, config: Conf
     db, lock, address,
     lockTtlMs: config.TASKD_LOCK_TTL_MS, lockRenewMs: config.TASKD_LOCK_RENEW_MS,
     leaseTtlMs: config.TASKD_LEASE_TTL_MS, heartbeatMs: config.TASKD_HEARTBEAT_MS, pollMs: config.TASKD_POLL_MS,
+    agingMs: config.TASKD_AGING_MS,
   });
   return {
     scheduler,

@@ -37,6 +37,13 @@ export const configSchema = z
     TASKD_HEARTBEAT_MS: ms(2_000),
     /** Interval at which the leader looks in Postgres for due and ready work without a hint. */
     TASKD_POLL_MS: ms(500),
+    /**
+     * Aging: every 10th dispatch from a queue goes to its oldest task that has waited
+     * longer than this, whatever its priority, so low priorities are never starved.
+     */
+    TASKD_AGING_MS: ms(60_000),
+    /** Furthest a delay or run_at may reach into the future. */
+    TASKD_MAX_HORIZON_MS: ms(366 * 24 * 3600 * 1000),
     /** Largest accepted payload of one task, in bytes of JSON. */
     TASKD_MAX_PAYLOAD_BYTES: ms(1 << 20),
     /** Largest accepted request body, in bytes. */

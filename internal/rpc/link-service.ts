@@ -21,6 +21,8 @@ export function linkServiceImpl(scheduler: Scheduler): ServiceImpl<typeof LinkSe
       const reading = (async () => {
         for await (const r of requests) {
           if (r.msg.case === 'ready') d.hint(r.msg.value.queues);
+          else if (r.msg.case === 'due') d.dueAt(Number(r.msg.value.runAtMs));
+          else if (r.msg.case === 'cancel') d.cancelled(r.msg.value.taskId, r.msg.value.attempt);
         }
       })();
       const clientDone = reading.then(() => 'client' as const, () => 'client' as const);

@@ -1,11 +1,13 @@
 import { create } from '@bufbuild/protobuf';
 import type { ServiceImpl } from '@connectrpc/connect';
 import {
-  GetTaskResponseSchema, ListTasksResponseSchema, SubmitTaskResponseSchema, SubmitTasksResponseSchema, TaskService,
+  CancelTaskResponseSchema, GetTaskResponseSchema, ListTasksResponseSchema, SubmitTaskResponseSchema, SubmitTasksResponseSchema,
+  TaskService, UpdateTaskResponseSchema,
 } from '../../gen/taskd/v1/task_service_pb.js';
 import type { TaskApi } from '../api/task-api.js';
 import { DomainError } from '../domain/errors.js';
 import type { TaskStatus } from '../domain/task.js';
+import { dateOf, jsonOf, msOf } from './convert/json.js';
 import { specFromPb, statusFromPb, taskToPb } from './convert/task.js';
 
 /** TaskService over the domain TaskApi: conversion only, no logic. */
@@ -31,9 +33,20 @@ export function taskServiceImpl(api: TaskApi): ServiceImpl<typeof TaskService> {
       });
       const r = await api.list({
         namespace: req.namespace, statuses, type: req.type, queue: req.queue, workflowId: req.workflowId,
-        pageSize: req.pageSize, pageToken: req.pageToken,
+        pageSize: req.pageSize, pageToken: req.pageToken, labels: req.labels,
       });
       return create(ListTasksResponseSchema, { tasks: r.tasks.map(taskToPb), nextPageToken: r.nextPageToken });
+    },
+    async updateTask(req) {
+      const task = await api.update({
+        namespace: req.namespace, id: req.id, version: Number(req.version), fields: req.updateMask?.paths ?? [],
+        priority: req.priority, runAt: dateOf(req.runAt), delayMs: msOf(req.delay), payload: jsonOf(req.payload),
+        labels: req.labels,
+      });
+      return create(UpdateTaskResponseSchema, { task: taskToPb(task) });
+    },
+    async cancelTask(req) {
+      return create(CancelTaskResponseSchema, { task: taskToPb(await api.cancel(req.namespace, req.id, req.reason)) });
     },
   };
 }

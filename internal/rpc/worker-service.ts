@@ -101,12 +101,14 @@ async function readInbound(it: AsyncIterator<ConnectRequest>, d: Dispatcher, s: 
           });
           break;
         }
-        case 'checkpoint':
-          s.send({
-            kind: 'checkpoint_ack', ref: refOf(m.value.attempt), ok: false, version: 0, code: 'UNIMPLEMENTED',
-            message: 'checkpoints are not supported by this scheduler yet',
+        case 'checkpoint': {
+          const ref = refOf(m.value.attempt);
+          d.checkpoint(s, ref, jsonOf(m.value.data) ?? null, Number(m.value.expectedVersion)).catch((e) => {
+            logger.warn({ err: (e as Error).message, taskId: ref.taskId }, 'checkpoint not written');
+            s.send({ kind: 'checkpoint_ack', ref, ok: false, version: 0, code: 'UNAVAILABLE', message: 'checkpoint not stored; retry' });
           });
           break;
+        }
         default:
           break;
       }

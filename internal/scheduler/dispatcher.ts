@@ -1,18 +1,12 @@
 import { EventEmitter } from 'node:events';
 import { isDomainError } from '../domain/errors.js';
-import { afterFailure } from '../domain/retry.js';
-import type { TaskError } from '../domain/task.js';
-import { reconnectBackoff } from '../shared/backoff.js';
+import type { Json } from '../domain/task.js';
 import type { Base } from '../shared/base.js';
-import { GroupCommit } from '../shared/group-commit.js';
 import { Kicker } from '../shared/kicker.js';
 import { sleep } from '../shared/sleep.js';
 import type { Db } from '../storage/db.js';
-import {
-  attemptAlreadyEnded, attemptFinishMany, leadershipFence, taskClaimReady, taskListRunning, taskNextDue, taskPromoteDue,
-  type Claimed, type Finish,
-} from '../storage/dispatch-store.js';
-import { LeaseTable, type Lease } from './lease-table.js';
+import { leadershipFence, taskClaimReady, taskNextDue, taskPromoteDue, type Claimed } from '../storage/dispatch-store.js';
+import { AttemptKeeper } from './attempt-keeper.js';
 import type { AttemptRef, HelloIn, ResultIn } from './messages.js';
 import { WorkerSession } from './worker-session.js';
 
@@ -23,32 +17,35 @@ export interface DispatcherOptions {
   leaseTtlMs: number;
   /** How often the leader looks in Postgres without a hint. */
   pollMs: number;
+  /** A ready task waiting longer than this may take the aging slot (see docs/semantics.md). */
+  agingMs: number;
+  /** Every `agingEvery`-th dispatch from a queue goes to its oldest aged task. Default 10. */
+  agingEvery?: number;
   /** Most tasks claimed in one statement. Default 512. */
   maxClaim?: number;
 }
 
 export interface DispatcherEvents {
   assigned: [{ taskId: string; attempt: number; workerId: string }];
-  finished: [{ taskId: string; attempt: number; status: string }];
-  expired: [{ taskId: string; attempt: number }];
 }
 
 /**
- * The leader's work for one term: keeps worker sessions and their credits, claims ready
- * tasks from Postgres in priority order for the credits granted, holds the leases, and
- * writes results and lapsed leases in group-committed batches. Every write is fenced by
+ * The leader's work for one term: keeps worker sessions and their credits, promotes due
+ * tasks, and claims ready tasks from Postgres in priority order (with an aging slot) for
+ * the credits granted. Running attempts are the AttemptKeeper's. Every write is fenced by
  * the term's epoch; a fence failure ends the term.
  */
 export class Dispatcher extends EventEmitter<DispatcherEvents> {
   private readonly sessions = new Map<string, WorkerSession>();
-  private readonly leases: LeaseTable;
+  readonly keeper: AttemptKeeper;
   private readonly kicker = new Kicker();
   /** "<group>\0<queue>" pairs whose last claim came back short: no claim until new work. */
   private readonly empty = new Set<string>();
-  private readonly finisher: GroupCommit<Finish, boolean>;
+  /** Priority-ordered dispatches per queue since its last aging slot. */
+  private readonly sinceAged = new Map<string, number>();
   private nextDueAt = 0;
   private markReady!: () => void;
-  /** Resolves once the leases of the previous term are loaded; sessions wait for it. */
+  /** Resolves once the previous term's leases are loaded; sessions wait for it. */
   readonly ready = new Promise<void>((r) => (this.markReady = r));
   private markEnded!: () => void;
   /** Resolves when the term's work has stopped. */
@@ -56,9 +53,12 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
 
   constructor(private readonly base: Base, private readonly opts: DispatcherOptions) {
     super();
-    if (opts.leaseTtlMs <= 0 || opts.pollMs <= 0) throw new Error('leaseTtlMs and pollMs must be positive');
-    this.leases = new LeaseTable(opts.leaseTtlMs);
-    this.finisher = new GroupCommit((items) => this.writeFinishes(items));
+    if (opts.leaseTtlMs <= 0 || opts.pollMs <= 0 || opts.agingMs <= 0) throw new Error('leaseTtlMs, pollMs and agingMs must be positive');
+    this.keeper = new AttemptKeeper(base, { db: opts.db, epoch: opts.epoch, leaseTtlMs: opts.leaseTtlMs });
+    this.keeper.on('finished', (f) => {
+      if (f.status === 'QUEUED') this.hint([f.queue]);
+      if (f.status === 'PENDING' && f.runAt) this.dueAt(f.runAt.getTime());
+    });
   }
 
   get epoch(): number {
@@ -68,13 +68,13 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
   /** Serves the term until `signal` aborts; then closes every session and settles. */
   async run(signal: AbortSignal): Promise<void> {
     try {
-      await this.loadLeases();
+      const running = await this.keeper.load();
+      this.base.logger.info({ epoch: this.opts.epoch, running }, 'leases loaded');
       this.markReady();
-      await Promise.all([this.dispatchLoop(signal), this.expiryLoop(signal)]);
+      await Promise.all([this.dispatchLoop(signal), this.keeper.run(signal, this.opts.pollMs)]);
     } finally {
       for (const s of this.sessions.values()) s.close('leadership ended');
       this.sessions.clear();
-      await this.finisher.idle();
       this.markEnded();
     }
   }
@@ -85,9 +85,9 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     this.sessions.set(session.id, session);
     const adopted: AttemptRef[] = [];
     for (const ref of hello.running) {
-      const lease = this.leases.match(ref);
+      const lease = this.keeper.leases.match(ref);
       if (lease && !lease.finishing) {
-        this.leases.adopt(lease, session);
+        this.keeper.leases.adopt(lease, session);
         adopted.push(ref);
       }
     }
@@ -95,10 +95,10 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     return { session, adopted };
   }
 
-  /** The stream ended: the session's leases become orphans that lapse one TTL after its last heartbeat. */
+  /** The stream ended: its leases become orphans that lapse one TTL after its last heartbeat. */
   detach(session: WorkerSession, reason: string): void {
     if (!this.sessions.delete(session.id)) return;
-    this.leases.orphanAll(session);
+    this.keeper.leases.orphanAll(session);
     session.close(reason);
     this.base.logger.info({ workerId: session.workerId, session: session.id, reason }, 'worker detached');
   }
@@ -118,6 +118,21 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     session.draining = true;
   }
 
+  result(session: WorkerSession, r: ResultIn): Promise<void> {
+    this.seen(session);
+    return this.keeper.result(session, r);
+  }
+
+  checkpoint(session: WorkerSession, ref: AttemptRef, data: Json, expected: number): Promise<void> {
+    this.seen(session);
+    return this.keeper.checkpoint(session, ref, data, expected);
+  }
+
+  /** A running attempt was cancelled through the API (a hint; reconciliation catches lost ones). */
+  cancelled(taskId: string, attempt: number): void {
+    this.keeper.cancelled(taskId, attempt);
+  }
+
   /** New work may be ready in `queues` (a hint); all queues when empty. */
   hint(queues: string[]): void {
     if (queues.length === 0) this.empty.clear();
@@ -125,82 +140,14 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     this.kicker.kick();
   }
 
-  /**
-   * Ends an attempt with the worker's result, fenced by its lease; answers the worker
-   * with a ResultAck: accepted, or FAILED_PRECONDITION for a stale lease.
-   */
-  async result(session: WorkerSession, r: ResultIn): Promise<void> {
-    this.seen(session);
-    const lease = this.leases.match(r.ref);
-    let accepted: boolean;
-    if (!lease || lease.finishing) {
-      accepted = await this.alreadyEnded(r);
-    } else {
-      lease.finishing = true;
-      accepted = await this.finisher.submit(this.finishOf(lease, r.output, r.error));
-    }
-    session.send(
-      accepted
-        ? { kind: 'result_ack', ref: r.ref, accepted: true }
-        : { kind: 'result_ack', ref: r.ref, accepted: false, code: 'FAILED_PRECONDITION', message: 'stale lease: the attempt is no longer current' },
-    );
-  }
-
-  private seen(session: WorkerSession): void {
-    session.lastSeen = this.base.clock.monotonic();
-  }
-
-  private async alreadyEnded(r: ResultIn): Promise<boolean> {
-    await this.finisher.idle();
-    return attemptAlreadyEnded(this.opts.db.orm, {
-      taskId: r.ref.taskId, attempt: r.ref.attempt, leaseToken: r.ref.leaseToken,
-      attemptStatus: r.error ? 'FAILED' : 'SUCCEEDED', errorKind: r.error ? r.error.kind : null,
-    });
-  }
-
-  private finishOf(lease: Lease, output: ResultIn['output'], error: TaskError | null): Finish & { queue: string } {
-    const base = { taskId: lease.taskId, attempt: lease.attempt, leaseToken: lease.leaseToken, queue: lease.queue };
-    if (!error) return { ...base, taskStatus: 'SUCCEEDED', attemptStatus: 'SUCCEEDED', output, error: null, runAt: null };
-    const next = afterFailure(lease.retryPolicy, lease.attempt, error, this.base.clock.now());
-    return {
-      ...base, taskStatus: next.status, attemptStatus: 'FAILED', output: null, error,
-      runAt: next.runAt === null ? null : new Date(next.runAt),
-    };
-  }
-
-  private async writeFinishes(items: Finish[]): Promise<boolean[]> {
-    const now = new Date(this.base.clock.now());
-    const applied = await this.opts.db.tx(async (tx) => {
-      await leadershipFence(tx, { epoch: this.opts.epoch });
-      return attemptFinishMany(tx, { epoch: this.opts.epoch, finishes: items, now });
-    });
-    for (const f of items) {
-      this.leases.delete(f.taskId);
-      if (!applied.has(f.taskId)) continue;
-      this.emit('finished', { taskId: f.taskId, attempt: f.attempt, status: f.taskStatus });
-      if (f.taskStatus === 'QUEUED') this.hint([(f as Finish & { queue: string }).queue]);
-      if (f.taskStatus === 'PENDING' && f.runAt) this.dueAt(f.runAt.getTime());
-    }
-    return items.map((f) => applied.has(f.taskId));
-  }
-
-  private dueAt(ms: number): void {
+  /** Something is due at `ms` (wall clock): wake then to promote it. */
+  dueAt(ms: number): void {
     if (this.nextDueAt === 0 || ms < this.nextDueAt) this.nextDueAt = ms;
     this.kicker.kick();
   }
 
-  private async loadLeases(): Promise<void> {
-    const running = await taskListRunning(this.opts.db.orm);
-    // A live worker needs up to one reconnect backoff to find this leader, then its
-    // leases get a full TTL as if it had just heartbeated: failover alone never re-runs.
-    const expiresAt = this.base.clock.monotonic() + this.opts.leaseTtlMs + 2 * reconnectBackoff.maxMs;
-    for (const r of running) {
-      this.leases.add({
-        taskId: r.taskId, attempt: r.attempt, leaseToken: r.leaseToken, queue: r.queue, retryPolicy: r.retryPolicy,
-        timeoutMs: r.timeoutMs, session: undefined, orphanExpiresAt: expiresAt, finishing: false,
-      });
-    }
-    this.base.logger.info({ epoch: this.opts.epoch, running: running.length }, 'leases loaded');
+  private seen(session: WorkerSession): void {
+    session.lastSeen = this.base.clock.monotonic();
   }
 
   private async dispatchLoop(signal: AbortSignal): Promise<void> {
@@ -247,11 +194,12 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     }
     let more = false;
     for (const [key, members] of groups) {
-      for (const queue of (members[0] as WorkerSession).hello.queues) {
+      const { queues, taskTypes } = (members[0] as WorkerSession).hello;
+      for (const queue of queues) {
         if (this.empty.has(`${key}\u0000${queue}`)) continue;
         const slots = interleave(members, this.opts.maxClaim ?? 512);
         if (slots.length === 0) break;
-        const claimed = await this.claim(queue, (members[0] as WorkerSession).hello.taskTypes, slots);
+        const claimed = await this.claim(queue, taskTypes, slots);
         if (claimed < slots.length) this.empty.add(`${key}\u0000${queue}`);
         else more = true;
       }
@@ -259,54 +207,42 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     return more;
   }
 
+  /**
+   * Claims for `slots` from `queue`: after every (agingEvery - 1) priority-ordered
+   * dispatches, one slot first goes to the oldest task waiting longer than agingMs.
+   */
   private async claim(queue: string, types: string[], slots: WorkerSession[]): Promise<number> {
     const now = this.base.clock.now();
+    const every = this.opts.agingEvery ?? 10;
+    const since = this.sinceAged.get(queue) ?? 0;
+    const agedSlots = since + slots.length >= every ? Math.floor((since + slots.length) / every) : 0;
     const claimed = await this.opts.db.tx(async (tx) => {
       await leadershipFence(tx, { epoch: this.opts.epoch });
-      return taskClaimReady(tx, { epoch: this.opts.epoch, queue, types, slots: slots.map((s) => s.workerId), now: new Date(now) });
+      const workerIds = slots.map((s) => s.workerId);
+      const aged = agedSlots === 0 ? [] : await taskClaimReady(tx, {
+        epoch: this.opts.epoch, queue, types, slots: workerIds.slice(0, agedSlots), now: new Date(now),
+        agedBefore: new Date(now - this.opts.agingMs),
+      });
+      const rest = await taskClaimReady(tx, {
+        epoch: this.opts.epoch, queue, types, slots: workerIds.slice(aged.length), now: new Date(now),
+      });
+      return [...aged, ...rest.map((c) => ({ ...c, slot: c.slot + aged.length }))];
     });
-    for (const c of claimed) this.assign(slots[c.slot] as WorkerSession, c, now);
+    this.sinceAged.set(queue, agedSlots > 0 ? (since + slots.length) % every : since + claimed.length);
+    for (const c of claimed) this.assign(slots[c.slot] as WorkerSession, c);
     return claimed.length;
   }
 
-  private assign(session: WorkerSession, c: Claimed, now: number): void {
+  private assign(session: WorkerSession, c: Claimed): void {
     session.credits--;
-    const live = !session.closedReason;
-    this.leases.add({
-      taskId: c.id, attempt: c.attempt, leaseToken: c.leaseToken, queue: c.queue, retryPolicy: c.retryPolicy,
-      timeoutMs: c.timeoutMs, session: live ? session : undefined,
-      orphanExpiresAt: this.base.clock.monotonic() + this.opts.leaseTtlMs, finishing: false,
-    });
+    const ref = { taskId: c.id, attempt: c.attempt, leaseToken: c.leaseToken };
+    const deadline = this.keeper.add({ ...ref, queue: c.queue, retryPolicy: c.retryPolicy, timeoutMs: c.timeoutMs },
+      session.closedReason ? undefined : session);
     session.send({
-      kind: 'assign',
-      ref: { taskId: c.id, attempt: c.attempt, leaseToken: c.leaseToken },
-      namespace: c.namespace, type: c.type, queue: c.queue, payload: c.payload, idempotencyKey: c.idempotencyKey,
-      labels: c.labels, deadline: c.timeoutMs ? new Date(now + c.timeoutMs) : null, checkpoint: null,
+      kind: 'assign', ref, namespace: c.namespace, type: c.type, queue: c.queue, payload: c.payload,
+      idempotencyKey: c.idempotencyKey, labels: c.labels, deadline, checkpoint: c.checkpoint,
     });
     this.emit('assigned', { taskId: c.id, attempt: c.attempt, workerId: session.workerId });
-  }
-
-  private async expiryLoop(signal: AbortSignal): Promise<void> {
-    const every = Math.max(50, Math.min(1_000, Math.floor(this.opts.leaseTtlMs / 4)));
-    while (await sleep(every, signal)) {
-      for (const lease of this.leases.expired(this.base.clock.monotonic())) {
-        lease.finishing = true;
-        const holder = lease.session;
-        const error: TaskError = {
-          message: `lease lapsed: no heartbeat for ${this.opts.leaseTtlMs} ms`, kind: 'worker_lost', retryable: true,
-        };
-        this.emit('expired', { taskId: lease.taskId, attempt: lease.attempt });
-        this.finisher.submit(this.finishOf(lease, null, error)).then(
-          (applied) => {
-            if (applied && holder) holder.send({ kind: 'cancel', ref: lease, reason: 'lease lapsed' });
-          },
-          (e) => {
-            lease.finishing = false;
-            this.base.logger.warn({ err: (e as Error).message, taskId: lease.taskId }, 'lease expiry write failed');
-          },
-        );
-      }
-    }
   }
 }
 

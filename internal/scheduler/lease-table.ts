@@ -13,7 +13,12 @@ export interface Lease extends AttemptRef {
   orphanExpiresAt: number;
   /** A finish for this attempt is being written; expiry must not race it. */
   finishing: boolean;
+  /** Monotonic ms at which the attempt times out; Infinity without a timeout. */
+  deadlineAt: number;
 }
+
+/** Why a lease ended without a result. */
+export type Lapse = 'worker_lost' | 'timeout';
 
 /**
  * The leader's leases, keyed by task id. A held lease lives as long as its session's
@@ -70,14 +75,20 @@ export class LeaseTable {
     session.held.clear();
   }
 
-  /** Leases that lapsed by monotonic time `now` and are not already being finished. */
-  expired(now: number): Lease[] {
-    const out: Lease[] = [];
+  /** Leases that lapsed (no heartbeat) or timed out by monotonic time `now`, not already being finished. */
+  lapsed(now: number): { lease: Lease; why: Lapse }[] {
+    const out: { lease: Lease; why: Lapse }[] = [];
     for (const l of this.leases.values()) {
       if (l.finishing) continue;
       const expiresAt = l.session ? l.session.lastSeen + this.ttlMs : l.orphanExpiresAt;
-      if (expiresAt <= now) out.push(l);
+      if (l.deadlineAt <= now) out.push({ lease: l, why: 'timeout' });
+      else if (expiresAt <= now) out.push({ lease: l, why: 'worker_lost' });
     }
     return out;
+  }
+
+  /** Every lease not being finished. */
+  all(): Lease[] {
+    return [...this.leases.values()].filter((l) => !l.finishing);
   }
 }

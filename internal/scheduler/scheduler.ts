@@ -15,6 +15,7 @@ export interface SchedulerOptions {
   leaseTtlMs: number;
   heartbeatMs: number;
   pollMs: number;
+  agingMs: number;
 }
 
 /**
@@ -45,7 +46,7 @@ export class Scheduler {
       this.elector.run(signal),
       this.elector.whileLeader(signal, async (term, epoch) => {
         const d = new Dispatcher(this.base, {
-          db: this.opts.db, epoch, leaseTtlMs: this.opts.leaseTtlMs, pollMs: this.opts.pollMs,
+          db: this.opts.db, epoch, leaseTtlMs: this.opts.leaseTtlMs, pollMs: this.opts.pollMs, agingMs: this.opts.agingMs,
         });
         this.dispatcher = d;
         try {

@@ -53,6 +53,8 @@ export interface Claimed {
   labels: Record<string, string>;
   timeoutMs: number | null;
   retryPolicy: RetryPolicy;
+  /** The latest checkpoint, for the attempt to resume from. */
+  checkpoint: { data: Json; version: number } | null;
 }
 
 /**
@@ -63,20 +65,27 @@ export interface Claimed {
  */
 export async function taskClaimReady(
   ex: Executor,
-  p: { epoch: number; queue: string; types: string[]; slots: string[]; now: Date },
+  p: {
+    epoch: number; queue: string; types: string[]; slots: string[]; now: Date;
+    /** Aging: instead of priority order, the oldest tasks created before this instant. */
+    agedBefore?: Date;
+  },
 ): Promise<Claimed[]> {
   if (p.slots.length === 0) return [];
+  const order = p.agedBefore
+    ? sql`and id < ${uuidFloor(p.agedBefore)} order by id`
+    : sql`order by priority desc, id`;
   const r = await rows<{
     id: string; slot: number; attempt: number; lease_token: string; namespace: string; type: string; queue: string;
     payload: Json | null; idempotency_key: string | null; labels: Record<string, string>; timeout_ms: number | null;
-    retry_policy: RetryPolicy;
+    retry_policy: RetryPolicy; checkpoint: Json | null; checkpoint_version: number;
   }>(
     ex,
     sql`with picked as (
           select id, row_number() over () as slot from (
             select id from tasks
             where status = 'QUEUED' and queue = ${p.queue} and type = any(${toPgArray(p.types)}::text[])
-            order by priority desc, id
+            ${order}
             limit ${p.slots.length}
             for update skip locked) c),
         slots as (select w, s as slot from unnest(${toPgArray(p.slots)}::text[]) with ordinality as x(w, s)),
@@ -87,7 +96,7 @@ export async function taskClaimReady(
           from picked join slots using (slot)
           where t.id = picked.id
           returning t.id, picked.slot, t.attempt, t.lease_token, t.worker_id, t.namespace, t.type, t.queue, t.payload,
-            t.idempotency_key, t.labels, t.timeout_ms, t.retry_policy),
+            t.idempotency_key, t.labels, t.timeout_ms, t.retry_policy, t.checkpoint, t.checkpoint_version),
         ins as (
           insert into attempts (task_id, number, worker_id, lease_token, status, epoch, started_at)
           select id, attempt, worker_id, lease_token, 'RUNNING', ${p.epoch}, ${p.now} from upd)
@@ -106,7 +115,14 @@ export async function taskClaimReady(
     labels: x.labels ?? {},
     timeoutMs: x.timeout_ms,
     retryPolicy: x.retry_policy,
+    checkpoint: x.checkpoint_version > 0 ? { data: x.checkpoint, version: x.checkpoint_version } : null,
   }));
+}
+
+/** The smallest UUIDv7 of instant `t`: every id created before `t` sorts below it. */
+export function uuidFloor(t: Date): string {
+  const hex = Math.max(0, Math.floor(t.getTime())).toString(16).padStart(12, '0');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-7000-8000-000000000000`;
 }
 
 /** How one attempt ends, decided by the leader. */
@@ -213,16 +229,70 @@ export interface RunningAttempt {
   queue: string;
   retryPolicy: RetryPolicy;
   timeoutMs: number | null;
+  /** When the current attempt started (wall clock), for its timeout. */
+  attemptStartedAt: Date;
 }
 
 /** Every RUNNING task, for a leader rebuilding its lease table at takeover. */
 export async function taskListRunning(ex: Executor): Promise<RunningAttempt[]> {
   const r = await rows<{
     id: string; attempt: number; lease_token: string; worker_id: string | null; queue: string; retry_policy: RetryPolicy;
-    timeout_ms: number | null;
-  }>(ex, sql`select id, attempt, lease_token, worker_id, queue, retry_policy, timeout_ms from tasks where status = 'RUNNING'`);
+    timeout_ms: number | null; started_at: Date | string;
+  }>(ex, sql`select t.id, t.attempt, t.lease_token, t.worker_id, t.queue, t.retry_policy, t.timeout_ms, a.started_at
+             from tasks t join attempts a on a.task_id = t.id and a.number = t.attempt
+             where t.status = 'RUNNING'`);
   return r.map((x) => ({
     taskId: x.id, attempt: x.attempt, leaseToken: x.lease_token, workerId: x.worker_id, queue: x.queue,
-    retryPolicy: x.retry_policy, timeoutMs: x.timeout_ms,
+    retryPolicy: x.retry_policy, timeoutMs: x.timeout_ms, attemptStartedAt: new Date(x.started_at),
   }));
+}
+
+/**
+ * Of `refs`, the task ids whose attempt and lease token still hold a RUNNING task. The
+ * leader drops the others' leases (cancelled through the API, for instance).
+ */
+export async function taskStillLeased(ex: Executor, p: { refs: { taskId: string; attempt: number; leaseToken: string }[] }): Promise<Set<string>> {
+  if (p.refs.length === 0) return new Set();
+  const r = await rows<{ id: string }>(
+    ex,
+    sql`select t.id from tasks t
+        join jsonb_to_recordset(${JSON.stringify(p.refs)}::jsonb) as r("taskId" uuid, attempt int, "leaseToken" uuid)
+          on t.id = r."taskId" and t.attempt = r.attempt and t.lease_token = r."leaseToken"
+        where t.status = 'RUNNING'`,
+  );
+  return new Set(r.map((x) => x.id));
+}
+
+/** What a checkpoint write came to. */
+export type CheckpointOutcome =
+  | { ok: true; version: number }
+  | { ok: false; code: 'ABORTED'; version: number }
+  | { ok: false; code: 'FAILED_PRECONDITION'; version: number };
+
+/**
+ * Stores a checkpoint for a running attempt if the stored version equals `expected`
+ * (compare-and-set). ABORTED carries the current version; FAILED_PRECONDITION means the
+ * lease is stale. The caller must have called `leadershipFence`.
+ */
+export async function taskCheckpoint(
+  ex: Executor,
+  p: { taskId: string; attempt: number; leaseToken: string; data: Json; expected: number; now: Date },
+): Promise<CheckpointOutcome> {
+  const [done] = await rows<{ checkpoint_version: number }>(
+    ex,
+    sql`update tasks set checkpoint = ${JSON.stringify(p.data)}::jsonb, checkpoint_version = checkpoint_version + 1,
+          updated_at = ${p.now}
+        where id = ${p.taskId} and attempt = ${p.attempt} and lease_token = ${p.leaseToken} and status = 'RUNNING'
+          and checkpoint_version = ${p.expected}
+        returning checkpoint_version`,
+  );
+  if (done) return { ok: true, version: done.checkpoint_version };
+  const [cur] = await rows<{ attempt: number; lease_token: string; status: string; checkpoint_version: number }>(
+    ex,
+    sql`select attempt, lease_token, status, checkpoint_version from tasks where id = ${p.taskId}`,
+  );
+  if (!cur || cur.attempt !== p.attempt || cur.lease_token !== p.leaseToken || cur.status !== 'RUNNING') {
+    return { ok: false, code: 'FAILED_PRECONDITION', version: cur?.checkpoint_version ?? 0 };
+  }
+  return { ok: false, code: 'ABORTED', version: cur.checkpoint_version };
 }

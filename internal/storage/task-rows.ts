@@ -26,6 +26,7 @@ export interface TaskRow {
   updated_at: Date | string;
   started_at: Date | string | null;
   finished_at: Date | string | null;
+  replay_of: string | null;
 }
 
 export interface AttemptRow {
@@ -72,6 +73,7 @@ export function taskFromRow(r: TaskRow, attempts: AttemptRow[] = []): Task {
     startedAt: toDate(r.started_at),
     finishedAt: toDate(r.finished_at),
     attempts: attempts.map(attemptFromRow),
+    replayOf: r.replay_of,
   };
 }
 

@@ -30,16 +30,17 @@ export async function taskInsertMany(ex: Executor, p: { tasks: NewTask[]; now: D
     idempotency_key: t.idempotencyKey,
     labels: t.labels,
     notify: t.notify,
+    replay_of: t.replayOf ?? null,
   }));
   const inserted = await rows<TaskRow>(
     ex,
     sql`insert into tasks (id, namespace, type, queue, payload, priority, status, run_at, retry_policy,
-          timeout_ms, idempotency_key, labels, notify, created_at, updated_at)
+          timeout_ms, idempotency_key, labels, notify, replay_of, created_at, updated_at)
         select r.id, r.namespace, r.type, r.queue, r.payload, r.priority, r.status, r.run_at, r.retry_policy,
-          r.timeout_ms, r.idempotency_key, coalesce(r.labels, '{}'::jsonb), r.notify, ${p.now}, ${p.now}
+          r.timeout_ms, r.idempotency_key, coalesce(r.labels, '{}'::jsonb), r.notify, r.replay_of, ${p.now}, ${p.now}
         from jsonb_to_recordset(${JSON.stringify(recs)}::jsonb) as r(id uuid, namespace text, type text, queue text,
           payload jsonb, priority int, status text, run_at timestamptz, retry_policy jsonb, timeout_ms int,
-          idempotency_key text, labels jsonb, notify jsonb)
+          idempotency_key text, labels jsonb, notify jsonb, replay_of uuid)
         on conflict (namespace, idempotency_key) where idempotency_key is not null do nothing
         returning *`,
   );
@@ -79,6 +80,8 @@ export interface TaskListParams {
   type?: string;
   queue?: string;
   workflowId?: string;
+  /** The task must carry every one of these labels. */
+  labels?: Record<string, string>;
   /** Rows after this id in the listing order (newest first): the keyset cursor. */
   afterId?: string;
   limit: number;
@@ -95,6 +98,7 @@ export async function taskList(ex: Executor, p: TaskListParams): Promise<Task[]>
   if (p.type) conds.push(sql`type = ${p.type}`);
   if (p.queue) conds.push(sql`queue = ${p.queue}`);
   if (p.workflowId) conds.push(sql`workflow_id = ${p.workflowId}`);
+  if (p.labels && Object.keys(p.labels).length > 0) conds.push(sql`labels @> ${JSON.stringify(p.labels)}::jsonb`);
   if (p.afterId) conds.push(sql`id < ${p.afterId}`);
   const found = await rows<TaskRow>(
     ex,
