@@ -57,6 +57,8 @@ export interface NewTask {
   idempotencyKey: string | null;
   labels: Record<string, string>;
   notify: Notify | null;
+  /** For a replayed dead letter: the id of the task it replays. */
+  replayOf?: string | null;
 }
 
 export interface Attempt {
@@ -82,4 +84,6 @@ export interface Task extends NewTask {
   startedAt: Date | null;
   finishedAt: Date | null;
   attempts: Attempt[];
+  /** The task this one replays (see `replayOf` of NewTask), else null. */
+  replayOf: string | null;
 }

@@ -102,5 +102,6 @@ export function taskToPb(t: Task): PbTask {
     startedAt: timestampOf(t.startedAt),
     finishedAt: timestampOf(t.finishedAt),
     attemptCount: t.attempt,
+    replayOf: t.replayOf ?? '',
   });
 }
