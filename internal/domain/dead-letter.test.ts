@@ -28,6 +28,7 @@ const original: Task = {
   finishedAt: at,
   attempts: [],
   replayOf: null,
+  checkpoint: null,
 };
 
 describe('replayTaskOf', () => {

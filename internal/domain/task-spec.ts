@@ -115,7 +115,7 @@ function retryWithDefaults(
   bad: (field: string, description: string) => void,
 ): RetryPolicy {
   const r: RetryPolicy = {
-    maxAttempts: p?.maxAttempts || d.maxAttempts,
+    maxAttempts: p?.maxAttempts ?? d.maxAttempts,
     initialBackoffMs: p?.initialBackoffMs ?? d.initialBackoffMs,
     maxBackoffMs: p?.maxBackoffMs ?? d.maxBackoffMs,
     multiplier: p?.multiplier || d.multiplier,

@@ -86,4 +86,6 @@ export interface Task extends NewTask {
   attempts: Attempt[];
   /** The task this one replays (see `replayOf` of NewTask), else null. */
   replayOf: string | null;
+  /** The latest checkpoint a running attempt stored, if any. */
+  checkpoint: { data: Json; version: number } | null;
 }

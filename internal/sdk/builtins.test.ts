@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { JsonValue } from '@bufbuild/protobuf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { httpHandler, noopHandler, registerBuiltins, sleepHandler } from './builtins.js';
+import { httpHandler, noopHandler, registerBuiltins, sleepHandler, stepsHandler } from './builtins.js';
 import { NonRetryableError } from './non-retryable-error.js';
 import type { Handler, TaskContext } from './task-context.js';
 
@@ -50,10 +50,22 @@ afterAll(async () => {
 });
 
 describe('builtins', () => {
-  it('registers noop, sleep and http', () => {
+  it('registers noop, sleep, http and steps', () => {
     const types: string[] = [];
     registerBuiltins({ register: (type: string, _h: Handler) => types.push(type) });
-    expect(types).toEqual(['noop', 'sleep', 'http']);
+    expect(types).toEqual(['noop', 'sleep', 'http', 'steps']);
+  });
+
+  it('steps checkpoints after every step and resumes from the last checkpoint', async () => {
+    const saved: JsonValue[] = [];
+    const ctx = { ...context({ steps: 5, stepMs: 0 }), lastCheckpoint: { data: { step: 3 }, version: 3 } };
+    ctx.checkpoint = (data: JsonValue) => {
+      saved.push(data);
+      return Promise.resolve({ version: 3 + saved.length });
+    };
+    expect(await stepsHandler(ctx)).toEqual({ steps: 5, resumedFrom: 3 });
+    expect(saved).toEqual([{ step: 4 }, { step: 5 }]);
+    await expect(stepsHandler(context({ steps: -1 }))).rejects.toThrow('payload.steps: must be a non-negative integer');
   });
 
   it('noop returns its payload', async () => {

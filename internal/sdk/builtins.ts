@@ -35,6 +35,27 @@ export const sleepHandler: Handler = async (ctx) => {
   return { slept: ms };
 };
 
+/**
+ * `steps`: payload `{ "steps": n, "stepMs": m }`; does n steps of m ms each, storing a
+ * checkpoint `{ step }` after every one, and starts from the last checkpoint when
+ * re-dispatched. Output `{ steps, resumedFrom }`: the demonstration (and test) of
+ * resuming long work on another worker.
+ */
+export const stepsHandler: Handler = async (ctx) => {
+  const p = payloadObject(ctx);
+  const steps = p.steps;
+  const stepMs = p.stepMs ?? 0;
+  if (typeof steps !== 'number' || !Number.isInteger(steps) || steps < 0) throw new NonRetryableError('payload.steps: must be a non-negative integer');
+  if (typeof stepMs !== 'number' || stepMs < 0) throw new NonRetryableError('payload.stepMs: must be a non-negative number');
+  const saved = ctx.lastCheckpoint?.data;
+  const resumedFrom = isObject(saved ?? null) && typeof (saved as JsonObject).step === 'number' ? ((saved as JsonObject).step as number) : 0;
+  for (let step = resumedFrom; step < steps; step++) {
+    if (!(await sleep(stepMs, ctx.signal))) throw ctx.signal.reason;
+    await ctx.checkpoint({ step: step + 1 });
+  }
+  return { steps, resumedFrom };
+};
+
 interface HttpRequestSpec {
   url: string;
   method: string;
@@ -91,4 +112,5 @@ export function registerBuiltins(worker: HandlerRegistry): void {
   worker.register('noop', noopHandler);
   worker.register('sleep', sleepHandler);
   worker.register('http', httpHandler);
+  worker.register('steps', stepsHandler);
 }

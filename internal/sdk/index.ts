@@ -24,5 +24,5 @@ export { NonRetryableError } from './non-retryable-error.js';
 export { CheckpointError } from './checkpoint-error.js';
 export { AttemptAbortedError, type AbortCause } from './attempt-aborted-error.js';
 export { defaultKeepalive, type KeepaliveOptions } from './scheduler-stream.js';
-export { registerBuiltins, noopHandler, sleepHandler, httpHandler, type HandlerRegistry } from './builtins.js';
+export { registerBuiltins, noopHandler, sleepHandler, httpHandler, stepsHandler, type HandlerRegistry } from './builtins.js';
 export { startHealthServer, workerReadiness, type HealthServer, type Readiness } from './health-server.js';

@@ -158,7 +158,7 @@ export async function attemptFinishMany(ex: Executor, p: { epoch: number; finish
           select * from jsonb_to_recordset(${JSON.stringify(recs)}::jsonb) as r(id uuid, attempt int, token uuid,
             task_status text, attempt_status text, output jsonb, error jsonb, run_at timestamptz)),
         upd as (
-          update tasks t set status = r.task_status, output = r.output, error = r.error, run_at = r.run_at,
+          update tasks t set status = r.task_status, output = r.output, error = r.error, run_at = coalesce(r.run_at, t.run_at),
             finished_at = case when r.task_status in ('PENDING', 'QUEUED') then null else ${p.now}::timestamptz end,
             worker_id = null, version = t.version + 1, updated_at = ${p.now}, epoch = ${p.epoch}
           from r

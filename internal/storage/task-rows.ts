@@ -27,6 +27,8 @@ export interface TaskRow {
   started_at: Date | string | null;
   finished_at: Date | string | null;
   replay_of: string | null;
+  checkpoint: Json | null;
+  checkpoint_version: number;
 }
 
 export interface AttemptRow {
@@ -74,6 +76,7 @@ export function taskFromRow(r: TaskRow, attempts: AttemptRow[] = []): Task {
     finishedAt: toDate(r.finished_at),
     attempts: attempts.map(attemptFromRow),
     replayOf: r.replay_of,
+    checkpoint: r.checkpoint_version > 0 ? { data: r.checkpoint, version: r.checkpoint_version } : null,
   };
 }
 

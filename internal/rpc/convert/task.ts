@@ -39,7 +39,7 @@ export function specFromPb(s: TaskSpec | undefined): TaskSpecInput {
     runAt: s.start.case === 'runAt' ? dateOf(s.start.value) : undefined,
     retryPolicy: rp
       ? {
-          maxAttempts: rp.maxAttempts || undefined,
+          maxAttempts: rp.maxAttempts,
           initialBackoffMs: msOf(rp.initialBackoff),
           maxBackoffMs: msOf(rp.maxBackoff),
           multiplier: rp.multiplier || undefined,
@@ -102,6 +102,8 @@ export function taskToPb(t: Task): PbTask {
     startedAt: timestampOf(t.startedAt),
     finishedAt: timestampOf(t.finishedAt),
     attemptCount: t.attempt,
+    checkpoint: t.checkpoint ? valueOf(t.checkpoint.data) : undefined,
+    checkpointVersion: BigInt(t.checkpoint?.version ?? 0),
     replayOf: t.replayOf ?? '',
   });
 }
