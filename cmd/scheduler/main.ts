@@ -1,7 +1,7 @@
 import { schedulerRole } from '../../internal/app/roles.js';
 import { runProcess } from '../../internal/app/process.js';
 import { serveRoles } from '../../internal/app/serve.js';
-import { loadConfig } from '../../internal/config/config.js';
+import { advertiseAddress, loadConfig } from '../../internal/config/config.js';
 import { RedisLeaderLock } from '../../internal/coordination/redis-leader-lock.js';
 import { systemClock } from '../../internal/shared/clock.js';
 import { createLogger } from '../../internal/shared/logger.js';
@@ -20,7 +20,7 @@ runProcess(logger, async (signal) => {
   try {
     await migrateDb(db);
     const base = { logger, clock: systemClock };
-    const address = config.TASKD_ADVERTISE_ADDR ?? `http://${config.TASKD_ADDR}`;
+    const address = advertiseAddress(config.TASKD_ADDR, config.TASKD_ADVERTISE_ADDR);
     await serveRoles(base, config, [schedulerRole(base, db, lock, config, address)], signal);
   } finally {
     await lock.close();

@@ -95,3 +95,17 @@ export function parseHostPort(value: string, key = 'TASKD_ADDR'): { host: string
   if (port > 65535) throw new Error(`invalid configuration: ${key}: port ${port} out of range`);
   return { host: (m[1] as string).replace(/^\[|\]$/g, ''), port };
 }
+
+/**
+ * The address a scheduler gives workers and apiservers: TASKD_ADVERTISE_ADDR, else
+ * http://TASKD_ADDR. Throws when that would be a wildcard (0.0.0.0, ::), which others
+ * would dial as their own loopback.
+ */
+export function advertiseAddress(addr: string, advertise: string | undefined): string {
+  if (advertise) return advertise;
+  const { host } = parseHostPort(addr);
+  if (host === '0.0.0.0' || host === '::' || host === '') {
+    throw new Error(`invalid configuration: TASKD_ADVERTISE_ADDR is required when TASKD_ADDR binds all interfaces (${addr})`);
+  }
+  return `http://${addr}`;
+}
