@@ -1,5 +1,6 @@
 import type { ProcessFigures } from './process-sampler.js';
-import { checkAttempts, progress, timespan, waitAllSucceeded, WaitTimeout, type AttemptCheck } from './queries.js';
+import { checkAttempts, timespan, type AttemptCheck } from './queries.js';
+import { progress, waitAllSucceeded, WaitTimeout } from './wait.js';
 import { perSecond, summarize, type Summary } from './stats.js';
 import { WORKERS } from './stack.js';
 import { submitAll } from './submit.js';
@@ -65,20 +66,20 @@ export async function runBacklog(ctx: ModeContext): Promise<BacklogResult> {
 }
 
 /**
- * Waits until the whole backlog SUCCEEDED, polling every 5 s (each poll scans the
- * table, so it is kept rare; the rates come from Postgres timestamps, not from the
- * polls). On timeout returns why, so that the caller reports the partial drain.
+ * Waits until the whole backlog SUCCEEDED, polling every 2 s (the rates come from
+ * Postgres timestamps, not from the polls). On timeout returns why, so that the
+ * caller reports the partial drain.
  */
 async function drain(ctx: ModeContext, run: ModeRun, launchedAt: number): Promise<string | undefined> {
   const total = ctx.opts.backlog;
   let lastLog = 0;
   try {
     await waitAllSucceeded(run.stack.cluster.sql, total, {
-      pollMs: 5_000, deadline: run.deadline, signal: ctx.signal, broken: () => run.stack.failure(),
-      onPoll: (p) => {
+      pollMs: 2_000, deadline: run.deadline, signal: ctx.signal, broken: () => run.stack.failure(),
+      onPoll: (left) => {
         if (Date.now() - lastLog < 10_000) return;
         lastLog = Date.now();
-        ctx.log(`backlog: ${p.succeeded} of ${total} succeeded after ${Math.round((lastLog - launchedAt) / 1000)} s`);
+        ctx.log(`backlog: ${total - left} of ${total} ended after ${Math.round((lastLog - launchedAt) / 1000)} s`);
       },
     });
     return undefined;

@@ -1,6 +1,7 @@
 import { sleep } from '../internal/shared/sleep.js';
 import type { ProcessFigures } from './process-sampler.js';
-import { checkAttempts, latencies, waitAllSucceeded, type AttemptCheck } from './queries.js';
+import { checkAttempts, latencies, type AttemptCheck } from './queries.js';
+import { waitAllSucceeded } from './wait.js';
 import { dueByNow, perSecond, summarize, type Summary } from './stats.js';
 import { WORKERS } from './stack.js';
 import { noopBatch, type TaskClient } from './submit.js';

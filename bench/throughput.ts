@@ -1,5 +1,6 @@
 import type { ProcessFigures } from './process-sampler.js';
-import { checkAttempts, latencies, timespan, waitAllSucceeded, type AttemptCheck } from './queries.js';
+import { checkAttempts, latencies, timespan, type AttemptCheck } from './queries.js';
+import { waitAllSucceeded } from './wait.js';
 import { perSecond, summarize, type Summary } from './stats.js';
 import { WORKERS } from './stack.js';
 import { submitAll } from './submit.js';

@@ -1,4 +1,5 @@
-import { lastCreated, waitAllSucceeded } from './queries.js';
+import { lastCreated } from './queries.js';
+import { waitAllSucceeded } from './wait.js';
 import type { ModeContext, ModeRun } from './mode.js';
 import { submitAll } from './submit.js';
 
