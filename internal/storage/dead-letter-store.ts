@@ -27,7 +27,7 @@ export async function deadLetterList(ex: Executor, p: DeadLetterListParams): Pro
   const found = await rows<DeadLetterRow>(
     ex,
     sql`select d.*, t.payload from dead_letters d join tasks t on t.id = d.task_id
-        where ${sql.join(conds, sql` and `)} order by d.namespace, d.id desc limit ${p.limit}`,
+        where ${sql.join(conds, sql` and `)} order by d.namespace, d.id desc nulls last limit ${p.limit}`,
   );
   return found.map((r) => deadLetterFromRow(r));
 }

@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { DomainError } from '../domain/errors.js';
 import type { Json, RetryPolicy, TaskError, TaskStatus } from '../domain/task.js';
 import { rows, type Executor } from './db.js';
@@ -72,9 +72,6 @@ export async function taskClaimReady(
   },
 ): Promise<Claimed[]> {
   if (p.slots.length === 0) return [];
-  const order = p.agedBefore
-    ? sql`and id < ${uuidFloor(p.agedBefore)} order by id`
-    : sql`order by priority desc, id`;
   const r = await rows<{
     id: string; slot: number; attempt: number; lease_token: string; namespace: string; type: string; queue: string;
     payload: Json | null; idempotency_key: string | null; labels: Record<string, string>; timeout_ms: number | null;
@@ -82,12 +79,7 @@ export async function taskClaimReady(
   }>(
     ex,
     sql`with picked as (
-          select id, row_number() over () as slot from (
-            select id from tasks
-            where status = 'QUEUED' and queue = ${p.queue} and type = any(${toPgArray(p.types)}::text[])
-            ${order}
-            limit ${p.slots.length}
-            for update skip locked) c),
+          select id, row_number() over () as slot from (${readyTasksQuery({ ...p, limit: p.slots.length })}) c),
         slots as (select w, s as slot from unnest(${toPgArray(p.slots)}::text[]) with ordinality as x(w, s)),
         upd as (
           update tasks t set status = 'RUNNING', attempt = t.attempt + 1, lease_token = gen_random_uuid(),
@@ -117,6 +109,23 @@ export async function taskClaimReady(
     retryPolicy: x.retry_policy,
     checkpoint: x.checkpoint_version > 0 ? { data: x.checkpoint, version: x.checkpoint_version } : null,
   }));
+}
+
+/**
+ * The ready tasks a claim takes, locked: `queue`'s QUEUED tasks of `types`, in exactly
+ * the order of index `tasks_ready` (priority desc nulls last, id) so Postgres reads the
+ * first `limit` entries instead of sorting the backlog; or, for aging, the oldest
+ * created before `agedBefore` (index `tasks_ready_age`). Exported for the plan test.
+ */
+export function readyTasksQuery(p: { queue: string; types: string[]; limit: number; agedBefore?: Date }): SQL {
+  const order = p.agedBefore
+    ? sql`and id::text < ${uuidFloor(p.agedBefore)} order by id::text`
+    : sql`order by priority desc nulls last, id`;
+  return sql`select id from tasks
+    where status = 'QUEUED' and queue = ${p.queue} and type = any(${toPgArray(p.types)}::text[])
+    ${order}
+    limit ${p.limit}
+    for update skip locked`;
 }
 
 /** The smallest UUIDv7 of instant `t`: every id created before `t` sorts below it. */

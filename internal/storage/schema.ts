@@ -52,7 +52,9 @@ export const tasks = pgTable(
     // The ready set: the leader claims from here in priority order, then oldest first.
     index('tasks_ready').on(t.queue, t.priority.desc(), t.id).where(sql`${t.status} = 'QUEUED'`),
     // Aging: the oldest ready tasks of a queue, whatever their priority (see docs/semantics.md).
-    index('tasks_ready_age').on(t.queue, t.id).where(sql`${t.status} = 'QUEUED'`),
+    // On id::text (same order as the uuid) so that only this index can supply the order:
+    // ordered by the uuid itself, Postgres would walk the primary key through the history.
+    index('tasks_ready_age').on(t.queue, sql`(${t.id}::text)`).where(sql`${t.status} = 'QUEUED'`),
     index('tasks_due').on(t.runAt).where(sql`${t.status} = 'PENDING'`),
     index('tasks_running').on(t.id).where(sql`${t.status} = 'RUNNING'`),
     index('tasks_namespace_id').on(t.namespace, t.id.desc()),

@@ -102,7 +102,7 @@ export async function taskList(ex: Executor, p: TaskListParams): Promise<Task[]>
   if (p.afterId) conds.push(sql`id < ${p.afterId}`);
   const found = await rows<TaskRow>(
     ex,
-    sql`select * from tasks where ${sql.join(conds, sql` and `)} order by namespace, id desc limit ${p.limit}`,
+    sql`select * from tasks where ${sql.join(conds, sql` and `)} order by namespace, id desc nulls last limit ${p.limit}`,
   );
   return found.map((r) => taskFromRow(r));
 }
