@@ -5,6 +5,7 @@ import { apiserverRole, schedulerRole } from '../../internal/app/roles.js';
 import { serveRoles } from '../../internal/app/serve.js';
 import { loadConfig, parseHostPort } from '../../internal/config/config.js';
 import { MemoryLeaderLock } from '../../internal/coordination/memory-leader-lock.js';
+import { MemoryPresence } from '../../internal/coordination/presence.js';
 import { registerBuiltins, Worker } from '../../internal/sdk/index.js';
 import { systemClock } from '../../internal/shared/clock.js';
 import { createLogger } from '../../internal/shared/logger.js';
@@ -33,7 +34,7 @@ runProcess(logger, async (signal) => {
     const self = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
     const devConfig = { ...config, TASKD_SCHEDULER_ADDRS: [self] };
     const roles = [
-      schedulerRole(base, db, new MemoryLeaderLock(systemClock), devConfig, self),
+      schedulerRole(base, db, { lock: new MemoryLeaderLock(systemClock), presence: new MemoryPresence() }, devConfig, self),
       apiserverRole(base, db, devConfig),
     ];
     const worker = new Worker({ addresses: [self], workerId: 'dev-worker', slots: config.TASKD_WORKER_SLOTS, queues: config.TASKD_WORKER_QUEUES, logger });

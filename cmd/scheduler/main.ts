@@ -2,6 +2,7 @@ import { schedulerRole } from '../../internal/app/roles.js';
 import { runProcess } from '../../internal/app/process.js';
 import { serveRoles } from '../../internal/app/serve.js';
 import { advertiseAddress, loadConfig } from '../../internal/config/config.js';
+import { RedisPresence } from '../../internal/coordination/presence.js';
 import { RedisLeaderLock } from '../../internal/coordination/redis-leader-lock.js';
 import { systemClock } from '../../internal/shared/clock.js';
 import { createLogger } from '../../internal/shared/logger.js';
@@ -17,12 +18,14 @@ runProcess(logger, async (signal) => {
     url: config.TASKD_REDIS_URL, prefix: config.TASKD_REDIS_PREFIX, commandTimeoutMs: config.TASKD_LOCK_RENEW_MS,
     onError: (e) => logger.debug({ err: e.message }, 'redis'),
   });
+  const presence = new RedisPresence({ url: config.TASKD_REDIS_URL, prefix: config.TASKD_REDIS_PREFIX });
   try {
     await migrateDb(db);
     const base = { logger, clock: systemClock };
     const address = advertiseAddress(config.TASKD_ADDR, config.TASKD_ADVERTISE_ADDR);
-    await serveRoles(base, config, [schedulerRole(base, db, lock, config, address)], signal);
+    await serveRoles(base, config, [schedulerRole(base, db, { lock, presence }, config, address)], signal);
   } finally {
+    await presence.close();
     await lock.close();
     await db.close();
   }

@@ -2,6 +2,7 @@ import { create } from '@bufbuild/protobuf';
 import { createClient } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
 import { LinkRequestSchema, LinkService, type LinkRequest } from '../../gen/taskd/internal/v1/link_pb.js';
+import type { GetClusterResponse } from '../../gen/taskd/v1/cluster_service_pb.js';
 import type { ReadyHints } from '../api/task-api.js';
 import { AsyncQueue } from '../shared/async-queue.js';
 import { backoffDelay, reconnectBackoff } from '../shared/backoff.js';
@@ -21,6 +22,7 @@ export class LeaderLink implements ReadyHints {
   private pendingCancels: { taskId: string; attempt: number }[] = [];
   private scheduled = false;
   linked = false;
+  private linkedAddress: string | undefined;
 
   constructor(private readonly base: Base, private readonly opts: { addresses: string[] }) {
     if (opts.addresses.length === 0) throw new Error('LeaderLink needs at least one scheduler address');
@@ -66,6 +68,21 @@ export class LeaderLink implements ReadyHints {
     });
   }
 
+  /**
+   * The leader's view of the cluster, asked of the scheduler this apiserver is linked
+   * to; undefined when unlinked or the leader does not answer within 2 s.
+   */
+  async describe(): Promise<GetClusterResponse | undefined> {
+    const address = this.linkedAddress;
+    if (!address) return undefined;
+    try {
+      const client = createClient(LinkService, createGrpcTransport({ baseUrl: address }));
+      return (await client.describe({}, { timeoutMs: 2_000 })).cluster;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Links and re-links until `signal` aborts. */
   async run(signal: AbortSignal): Promise<void> {
     let next = this.opts.addresses[0] as string;
@@ -102,6 +119,7 @@ export class LeaderLink implements ReadyHints {
         if (!this.out) {
           this.out = out;
           this.linked = true;
+          this.linkedAddress = address;
           wasLinked.value = true;
           this.base.logger.info({ address, epoch: Number(res.epoch) }, 'linked to leader');
         }
@@ -112,6 +130,7 @@ export class LeaderLink implements ReadyHints {
       if (this.out === out) {
         this.out = undefined;
         this.linked = false;
+        this.linkedAddress = undefined;
       }
       out.close();
     }

@@ -1,3 +1,6 @@
+import { ClusterService } from '../../gen/taskd/v1/cluster_service_pb.js';
+import type { Presence } from '../coordination/presence.js';
+import { clusterServiceImpl } from '../rpc/cluster-service.js';
 import type { ConnectRouter } from '@connectrpc/connect';
 import { LinkService } from '../../gen/taskd/internal/v1/link_pb.js';
 import { DeadLetterService } from '../../gen/taskd/v1/dead_letter_service_pb.js';
@@ -36,6 +39,7 @@ export function apiserverRole(base: Base, db: Db, config: Config): Role {
     routes: (r) => {
       r.service(TaskService, taskServiceImpl(api));
       r.service(DeadLetterService, deadLetterServiceImpl(new DeadLetterApi(base, { db, hints: link })));
+      r.service(ClusterService, clusterServiceImpl({ db, clock: base.clock, leaderView: () => link.describe() }));
     },
     run: (signal) => link.run(signal),
     readiness: async () => ({ postgres: await db.ping(), leaderLinked: link.linked }),
@@ -43,9 +47,11 @@ export function apiserverRole(base: Base, db: Db, config: Config): Role {
 }
 
 /** The scheduler role: leader election, dispatch, the worker and link streams. */
-export function schedulerRole(base: Base, db: Db, lock: LeaderLock, config: Config, address: string): Role & { scheduler: Scheduler } {
+export function schedulerRole(
+  base: Base, db: Db, coordination: { lock: LeaderLock; presence: Presence }, config: Config, address: string,
+): Role & { scheduler: Scheduler } {
   const scheduler = new Scheduler(base, {
-    db, lock, address,
+    db, ...coordination, address,
     lockTtlMs: config.TASKD_LOCK_TTL_MS, lockRenewMs: config.TASKD_LOCK_RENEW_MS,
     leaseTtlMs: config.TASKD_LEASE_TTL_MS, heartbeatMs: config.TASKD_HEARTBEAT_MS, pollMs: config.TASKD_POLL_MS,
     agingMs: config.TASKD_AGING_MS,

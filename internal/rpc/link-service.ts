@@ -1,7 +1,8 @@
 import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from '@connectrpc/connect';
-import { LinkResponseSchema, LinkService, type LinkRequest } from '../../gen/taskd/internal/v1/link_pb.js';
+import { DescribeResponseSchema, LinkResponseSchema, LinkService, type LinkRequest } from '../../gen/taskd/internal/v1/link_pb.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
+import { clusterToPb } from './convert/cluster.js';
 
 /**
  * LinkService.Link on a scheduler: apiservers send ready hints, which kick the
@@ -28,6 +29,14 @@ export function linkServiceImpl(scheduler: Scheduler): ServiceImpl<typeof LinkSe
       const clientDone = reading.then(() => 'client' as const, () => 'client' as const);
       const why = await Promise.race([clientDone, d.ended.then(() => 'term' as const)]);
       if (why === 'term' && !ctx.signal.aborted) throw new ConnectError('leadership ended', Code.Unavailable);
+    },
+    async describe() {
+      const view = await scheduler.describe();
+      if (!view) {
+        const leader = await scheduler.leader();
+        throw new ConnectError(`not the leader; leader is ${leader?.address || 'unknown'}`, Code.Unavailable);
+      }
+      return create(DescribeResponseSchema, { cluster: clusterToPb(view) });
     },
   };
 }

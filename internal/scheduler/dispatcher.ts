@@ -25,6 +25,20 @@ export interface DispatcherOptions {
   maxClaim?: number;
 }
 
+/** A connected worker as ClusterService shows it. */
+export interface WorkerView {
+  workerId: string;
+  sessionId: string;
+  queues: string[];
+  taskTypes: string[];
+  slots: number;
+  credits: number;
+  running: number;
+  draining: boolean;
+  idleMs: number;
+  labels: Record<string, string>;
+}
+
 export interface DispatcherEvents {
   assigned: [{ taskId: string; attempt: number; workerId: string }];
 }
@@ -144,6 +158,16 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
   dueAt(ms: number): void {
     if (this.nextDueAt === 0 || ms < this.nextDueAt) this.nextDueAt = ms;
     this.kicker.kick();
+  }
+
+  /** The connected workers and the lease count, for ClusterService. */
+  describe(): { workers: WorkerView[]; leases: number } {
+    const now = this.base.clock.monotonic();
+    const workers = [...this.sessions.values()].map((s) => ({
+      workerId: s.workerId, sessionId: s.id, queues: s.hello.queues, taskTypes: s.hello.taskTypes, slots: s.hello.slots,
+      credits: s.credits, running: s.held.size, draining: s.draining, idleMs: Math.max(0, now - s.lastSeen), labels: s.hello.labels,
+    }));
+    return { workers, leases: this.keeper.leases.size };
   }
 
   private seen(session: WorkerSession): void {

@@ -1,13 +1,24 @@
 import type { LeaderInfo, LeaderLock } from '../coordination/leader-lock.js';
+import type { Presence } from '../coordination/presence.js';
+import { sleep } from '../shared/sleep.js';
 import type { Base } from '../shared/base.js';
 import type { Db } from '../storage/db.js';
 import { leadershipClaim, leadershipRead } from '../storage/dispatch-store.js';
-import { Dispatcher } from './dispatcher.js';
+import { Dispatcher, type WorkerView } from './dispatcher.js';
 import { LeaderElector } from './leader-elector.js';
+
+/** The leader's view of the cluster. */
+export interface ClusterView {
+  leader: { address: string; epoch: number; since: Date };
+  schedulers: { address: string; lastSeenMs: number; leader: boolean }[];
+  workers: WorkerView[];
+  leases: number;
+}
 
 export interface SchedulerOptions {
   db: Db;
   lock: LeaderLock;
+  presence: Presence;
   /** Where workers and apiservers reach this scheduler (http://host:port). */
   address: string;
   lockTtlMs: number;
@@ -44,6 +55,7 @@ export class Scheduler {
   async run(signal: AbortSignal): Promise<void> {
     await Promise.all([
       this.elector.run(signal),
+      this.announce(signal),
       this.elector.whileLeader(signal, async (term, epoch) => {
         const d = new Dispatcher(this.base, {
           db: this.opts.db, epoch, leaseTtlMs: this.opts.leaseTtlMs, pollMs: this.opts.pollMs, agingMs: this.opts.agingMs,
@@ -56,6 +68,28 @@ export class Scheduler {
         }
       }),
     ]);
+  }
+
+  /** The leader's view for ClusterService; undefined when this process does not lead. */
+  async describe(): Promise<ClusterView | undefined> {
+    const d = this.active();
+    if (!d) return undefined;
+    const now = this.base.clock.now();
+    const [members, row] = await Promise.all([
+      this.opts.presence.members(now, 3 * this.opts.lockTtlMs).catch(() => []),
+      leadershipRead(this.opts.db.orm),
+    ]);
+    return {
+      leader: { address: this.opts.address, epoch: d.epoch, since: row?.since ?? new Date(now) },
+      schedulers: members.map((m) => ({ ...m, leader: m.address === this.opts.address })),
+      ...d.describe(),
+    };
+  }
+
+  private async announce(signal: AbortSignal): Promise<void> {
+    do {
+      await this.opts.presence.announce(this.opts.address, this.base.clock.now()).catch(() => undefined);
+    } while (await sleep(this.opts.lockRenewMs, signal));
   }
 
   /** The dispatcher of the current term, when this process leads. */

@@ -34,8 +34,9 @@ export async function leadershipClaim(ex: Executor, p: { epoch: number; leader: 
 
 /** Reads the newest epoch recorded in Postgres (0 when none). */
 export async function leadershipRead(ex: Executor): Promise<{ epoch: number; leader: string; since: Date } | undefined> {
-  const [r] = await rows<{ epoch: number; leader: string; since: Date }>(ex, sql`select epoch, leader, since from leadership where id = 1`);
-  return r;
+  const [r] = await rows<{ epoch: number; leader: string; since: Date | string }>(ex, sql`select epoch, leader, since from leadership where id = 1`);
+  // Raw rows carry timestamps as strings on node-postgres under drizzle, as Dates on PGlite.
+  return r && { epoch: r.epoch, leader: r.leader, since: new Date(r.since) };
 }
 
 /** A task claimed for dispatch: what the worker needs and what the leader must remember. */

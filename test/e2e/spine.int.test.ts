@@ -1,5 +1,9 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { durationFromMs } from '@bufbuild/protobuf/wkt';
+import { createClient } from '@connectrpc/connect';
+import { createGrpcTransport } from '@connectrpc/connect-node';
+import { ClusterService } from '../../gen/taskd/v1/cluster_service_pb.js';
 import { valueOf } from '../../internal/rpc/convert/json.js';
 import { Cluster, logMsg } from '../cluster.js';
 import { connectJson } from '../curl.js';
@@ -145,6 +149,23 @@ describe('execution spine on real Postgres and Redis (apiserver, 2 schedulers, 2
     expect(atts.rows[1]!.status).toBe('SUCCEEDED');
     cluster.workers.splice(cluster.workers.indexOf(victim), 1);
     await cluster.startWorker();
+  });
+
+  it('ClusterService shows the leader, both schedulers, the workers and queue depths', async () => {
+    const c = createClient(ClusterService, createGrpcTransport({ baseUrl: cluster.apiUrl }));
+    await cluster.client().submitTask({ task: { type: 'noop', queue: 'parked', start: { case: 'delay', value: durationFromMs(3600_000) } } });
+    const leader = await cluster.leaderIndex();
+    const view = await waitFor('both schedulers announced', async () => {
+      const v = await c.getCluster({});
+      return v.schedulers.length === 2 ? v : undefined;
+    }, 10_000);
+    expect(view.leader?.address).toBe(`http://${cluster.schedulers[leader]!.addr}`);
+    expect(view.schedulers.filter((s) => s.leader).map((s) => s.address)).toEqual([view.leader!.address]);
+    expect(view.workers.map((w) => w.workerId).sort()).toEqual(cluster.workers.map((w) => w.name).sort());
+    expect(view.workers.every((w) => w.slots === 4 && w.queues.includes('default'))).toBe(true);
+    expect(view.queues.find((q) => q.queue === 'parked')).toMatchObject({ pending: 1n, queued: 0n });
+    const rest = await connectJson(cluster.apiUrl, 'taskd.v1.ClusterService/GetCluster', {});
+    expect(rest.json.leader.epoch).toBe(String(view.leader!.epoch));
   });
 
   it('killing the leader: the standby takes over within lock TTL + 1 s, workers follow, tasks before and after all finish once', async () => {

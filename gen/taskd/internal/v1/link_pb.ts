@@ -4,13 +4,45 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GetClusterResponse } from "../../v1/cluster_service_pb.js";
+import { file_taskd_v1_cluster_service } from "../../v1/cluster_service_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file taskd/internal/v1/link.proto.
  */
 export const file_taskd_internal_v1_link: GenFile = /*@__PURE__*/
-  fileDesc("Chx0YXNrZC9pbnRlcm5hbC92MS9saW5rLnByb3RvEhF0YXNrZC5pbnRlcm5hbC52MSIbCglSZWFkeUhpbnQSDgoGcXVldWVzGAEgAygJIhwKB0R1ZUhpbnQSEQoJcnVuX2F0X21zGAEgASgDIi4KCkNhbmNlbEhpbnQSDwoHdGFza19pZBgBIAEoCRIPCgdhdHRlbXB0GAIgASgFIp8BCgtMaW5rUmVxdWVzdBItCgVyZWFkeRgBIAEoCzIcLnRhc2tkLmludGVybmFsLnYxLlJlYWR5SGludEgAEikKA2R1ZRgCIAEoCzIaLnRhc2tkLmludGVybmFsLnYxLkR1ZUhpbnRIABIvCgZjYW5jZWwYAyABKAsyHS50YXNrZC5pbnRlcm5hbC52MS5DYW5jZWxIaW50SABCBQoDbXNnIjUKDExpbmtSZXNwb25zZRINCgVlcG9jaBgBIAEoAxIWCg5sZWFkZXJfYWRkcmVzcxgCIAEoCTJaCgtMaW5rU2VydmljZRJLCgRMaW5rEh4udGFza2QuaW50ZXJuYWwudjEuTGlua1JlcXVlc3QaHy50YXNrZC5pbnRlcm5hbC52MS5MaW5rUmVzcG9uc2UoATABYgZwcm90bzM");
+  fileDesc("Chx0YXNrZC9pbnRlcm5hbC92MS9saW5rLnByb3RvEhF0YXNrZC5pbnRlcm5hbC52MSIRCg9EZXNjcmliZVJlcXVlc3QiQQoQRGVzY3JpYmVSZXNwb25zZRItCgdjbHVzdGVyGAEgASgLMhwudGFza2QudjEuR2V0Q2x1c3RlclJlc3BvbnNlIhsKCVJlYWR5SGludBIOCgZxdWV1ZXMYASADKAkiHAoHRHVlSGludBIRCglydW5fYXRfbXMYASABKAMiLgoKQ2FuY2VsSGludBIPCgd0YXNrX2lkGAEgASgJEg8KB2F0dGVtcHQYAiABKAUinwEKC0xpbmtSZXF1ZXN0Ei0KBXJlYWR5GAEgASgLMhwudGFza2QuaW50ZXJuYWwudjEuUmVhZHlIaW50SAASKQoDZHVlGAIgASgLMhoudGFza2QuaW50ZXJuYWwudjEuRHVlSGludEgAEi8KBmNhbmNlbBgDIAEoCzIdLnRhc2tkLmludGVybmFsLnYxLkNhbmNlbEhpbnRIAEIFCgNtc2ciNQoMTGlua1Jlc3BvbnNlEg0KBWVwb2NoGAEgASgDEhYKDmxlYWRlcl9hZGRyZXNzGAIgASgJMq8BCgtMaW5rU2VydmljZRJLCgRMaW5rEh4udGFza2QuaW50ZXJuYWwudjEuTGlua1JlcXVlc3QaHy50YXNrZC5pbnRlcm5hbC52MS5MaW5rUmVzcG9uc2UoATABElMKCERlc2NyaWJlEiIudGFza2QuaW50ZXJuYWwudjEuRGVzY3JpYmVSZXF1ZXN0GiMudGFza2QuaW50ZXJuYWwudjEuRGVzY3JpYmVSZXNwb25zZWIGcHJvdG8z", [file_taskd_v1_cluster_service]);
+
+/**
+ * @generated from message taskd.internal.v1.DescribeRequest
+ */
+export type DescribeRequest = Message<"taskd.internal.v1.DescribeRequest"> & {
+};
+
+/**
+ * Describes the message taskd.internal.v1.DescribeRequest.
+ * Use `create(DescribeRequestSchema)` to create a new message.
+ */
+export const DescribeRequestSchema: GenMessage<DescribeRequest> = /*@__PURE__*/
+  messageDesc(file_taskd_internal_v1_link, 0);
+
+/**
+ * @generated from message taskd.internal.v1.DescribeResponse
+ */
+export type DescribeResponse = Message<"taskd.internal.v1.DescribeResponse"> & {
+  /**
+   * @generated from field: taskd.v1.GetClusterResponse cluster = 1;
+   */
+  cluster?: GetClusterResponse | undefined;
+};
+
+/**
+ * Describes the message taskd.internal.v1.DescribeResponse.
+ * Use `create(DescribeResponseSchema)` to create a new message.
+ */
+export const DescribeResponseSchema: GenMessage<DescribeResponse> = /*@__PURE__*/
+  messageDesc(file_taskd_internal_v1_link, 1);
 
 /**
  * Hint: tasks became ready in these queues.
@@ -29,7 +61,7 @@ export type ReadyHint = Message<"taskd.internal.v1.ReadyHint"> & {
  * Use `create(ReadyHintSchema)` to create a new message.
  */
 export const ReadyHintSchema: GenMessage<ReadyHint> = /*@__PURE__*/
-  messageDesc(file_taskd_internal_v1_link, 0);
+  messageDesc(file_taskd_internal_v1_link, 2);
 
 /**
  * Hint: a task with a delay or backoff is due at run_at_ms (ms since the epoch).
@@ -48,7 +80,7 @@ export type DueHint = Message<"taskd.internal.v1.DueHint"> & {
  * Use `create(DueHintSchema)` to create a new message.
  */
 export const DueHintSchema: GenMessage<DueHint> = /*@__PURE__*/
-  messageDesc(file_taskd_internal_v1_link, 1);
+  messageDesc(file_taskd_internal_v1_link, 3);
 
 /**
  * Hint: this running task was cancelled; tell its worker.
@@ -72,7 +104,7 @@ export type CancelHint = Message<"taskd.internal.v1.CancelHint"> & {
  * Use `create(CancelHintSchema)` to create a new message.
  */
 export const CancelHintSchema: GenMessage<CancelHint> = /*@__PURE__*/
-  messageDesc(file_taskd_internal_v1_link, 2);
+  messageDesc(file_taskd_internal_v1_link, 4);
 
 /**
  * @generated from message taskd.internal.v1.LinkRequest
@@ -107,7 +139,7 @@ export type LinkRequest = Message<"taskd.internal.v1.LinkRequest"> & {
  * Use `create(LinkRequestSchema)` to create a new message.
  */
 export const LinkRequestSchema: GenMessage<LinkRequest> = /*@__PURE__*/
-  messageDesc(file_taskd_internal_v1_link, 3);
+  messageDesc(file_taskd_internal_v1_link, 5);
 
 /**
  * LinkResponse: the first one names the leader's epoch; a passive scheduler answers
@@ -133,7 +165,7 @@ export type LinkResponse = Message<"taskd.internal.v1.LinkResponse"> & {
  * Use `create(LinkResponseSchema)` to create a new message.
  */
 export const LinkResponseSchema: GenMessage<LinkResponse> = /*@__PURE__*/
-  messageDesc(file_taskd_internal_v1_link, 4);
+  messageDesc(file_taskd_internal_v1_link, 6);
 
 /**
  * LinkService connects apiservers to the scheduler leader. Not part of the public
@@ -150,6 +182,17 @@ export const LinkService: GenService<{
     methodKind: "bidi_streaming";
     input: typeof LinkRequestSchema;
     output: typeof LinkResponseSchema;
+  },
+  /**
+   * Describe: the leader's view of the cluster, for ClusterService. A passive scheduler
+   * answers UNAVAILABLE naming the leader.
+   *
+   * @generated from rpc taskd.internal.v1.LinkService.Describe
+   */
+  describe: {
+    methodKind: "unary";
+    input: typeof DescribeRequestSchema;
+    output: typeof DescribeResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_taskd_internal_v1_link, 0);
