@@ -15,7 +15,7 @@ import type { WorkerSession } from './worker-session.js';
 
 export interface KeeperEvents {
   finished: [{ taskId: string; attempt: number; status: string; queue: string; runAt: Date | null }];
-  lapsed: [{ taskId: string; attempt: number; why: Lapse }];
+  lapsed: [{ taskId: string; attempt: number; why: Lapse; session: WorkerSession | undefined }];
 }
 
 /** A new lease from a claim. */
@@ -144,7 +144,7 @@ export class AttemptKeeper extends EventEmitter<KeeperEvents> {
     const error: TaskError = why === 'timeout'
       ? { message: `attempt timed out after ${lease.timeoutMs} ms`, kind: 'timeout', retryable: true }
       : { message: `lease lapsed: no heartbeat for ${this.opts.leaseTtlMs} ms`, kind: 'worker_lost', retryable: true };
-    this.emit('lapsed', { taskId: lease.taskId, attempt: lease.attempt, why });
+    this.emit('lapsed', { taskId: lease.taskId, attempt: lease.attempt, why, session: holder });
     this.finisher.submit(this.finishOf(lease, null, error)).then(
       (applied) => {
         if (applied && holder) holder.send({ kind: 'cancel', ref: lease, reason: why === 'timeout' ? 'timed out' : 'lease lapsed' });

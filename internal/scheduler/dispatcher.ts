@@ -69,6 +69,11 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     super();
     if (opts.leaseTtlMs <= 0 || opts.pollMs <= 0 || opts.agingMs <= 0) throw new Error('leaseTtlMs, pollMs and agingMs must be positive');
     this.keeper = new AttemptKeeper(base, { db: opts.db, epoch: opts.epoch, leaseTtlMs: opts.leaseTtlMs });
+    // A session silent past the lease TTL is dead (crashed, frozen, partitioned) even if
+    // its TCP connection looks open: drop it so no new work goes there.
+    this.keeper.on('lapsed', (e) => {
+      if (e.why === 'worker_lost' && e.session) this.detach(e.session, 'silent past the lease TTL');
+    });
     this.keeper.on('finished', (f) => {
       if (f.status === 'QUEUED') this.hint([f.queue]);
       if (f.status === 'PENDING' && f.runAt) this.dueAt(f.runAt.getTime());
@@ -210,8 +215,10 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
   /** One pass over every group of sessions with credits; true when more work may be waiting. */
   private async dispatchRound(): Promise<boolean> {
     const groups = new Map<string, WorkerSession[]>();
+    const silentSince = this.base.clock.monotonic() - this.opts.leaseTtlMs / 2;
     for (const s of this.sessions.values()) {
-      if (s.credits <= 0 || s.draining || s.closedReason) continue;
+      // Heartbeats come several times per lease TTL: a quiet session gets no new work.
+      if (s.credits <= 0 || s.draining || s.closedReason || s.lastSeen < silentSince) continue;
       const g = groups.get(s.groupKey);
       if (g) g.push(s);
       else groups.set(s.groupKey, [s]);

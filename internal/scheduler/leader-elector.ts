@@ -185,6 +185,7 @@ export class LeaderElector extends EventEmitter<ElectorEvents> {
       if (!term.ctl.signal.aborted) term.ctl.abort(new Error(`leadership ended: ${reason}`));
       this.base.logger.warn({ epoch: term.epoch, reason }, 'stepped down');
       await Promise.allSettled([...this.work]);
+      this.base.logger.info({ epoch: term.epoch }, 'term ended');
       this.term = undefined;
       this.stepping = undefined;
       this.emit('follower', { epoch: term.epoch, reason });

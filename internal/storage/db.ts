@@ -110,15 +110,20 @@ const UNAVAILABLE_CODES = new Set(['57P01', '57P02', '57P03', '08000', '08003', 
  */
 export function mapDbError(e: unknown): unknown {
   if (e instanceof DomainError) return e;
-  const err = e as { code?: string; message?: string };
-  const msg = err?.message ?? '';
-  if (
-    (err?.code && (UNAVAILABLE_CODES.has(err.code) || ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT'].includes(err.code))) ||
-    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection refused/i.test(msg)
-  ) {
-    return new DomainError('unavailable', 'database unavailable; retry', [], { cause: e });
+  // drizzle wraps driver errors (DrizzleQueryError); look through the cause chain.
+  for (let cur: unknown = e, depth = 0; cur && depth < 5; cur = (cur as { cause?: unknown }).cause, depth++) {
+    if (isConnectionError(cur)) return new DomainError('unavailable', 'database unavailable; retry', [], { cause: e });
   }
   return e;
+}
+
+function isConnectionError(e: unknown): boolean {
+  const err = e as { code?: string; message?: string };
+  const msg = err?.message ?? '';
+  return (
+    (!!err?.code && (UNAVAILABLE_CODES.has(err.code) || ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT'].includes(err.code))) ||
+    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection refused|the database system is (starting up|shutting down)/i.test(msg)
+  );
 }
 
 async function guard<T>(fn: () => Promise<T>): Promise<T> {
