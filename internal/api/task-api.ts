@@ -128,6 +128,7 @@ export class TaskApi {
       throw new DomainError('failed_precondition', `task ${id} is ${out.status}; only pending, queued or running tasks can be cancelled`);
     }
     if (out.wasRunning) this.opts.hints.cancelled(taskId, out.attempt);
+    for (const c of out.propagation?.cancelled ?? []) this.opts.hints.cancelled(c.taskId, c.attempt);
     return out.task;
   }
 

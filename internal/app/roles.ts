@@ -1,6 +1,9 @@
 import { ClusterService } from '../../gen/taskd/v1/cluster_service_pb.js';
 import type { Presence } from '../coordination/presence.js';
 import { clusterServiceImpl } from '../rpc/cluster-service.js';
+import { WorkflowService } from '../../gen/taskd/v1/workflow_service_pb.js';
+import { WorkflowApi } from '../api/workflow-api.js';
+import { workflowServiceImpl } from '../rpc/workflow-service.js';
 import type { ConnectRouter } from '@connectrpc/connect';
 import { LinkService } from '../../gen/taskd/internal/v1/link_pb.js';
 import { DeadLetterService } from '../../gen/taskd/v1/dead_letter_service_pb.js';
@@ -30,16 +33,17 @@ export interface Role {
 /** The apiserver role: TaskService and DeadLetterService on Postgres, hints to the leader over the link. */
 export function apiserverRole(base: Base, db: Db, config: Config): Role {
   const link = new LeaderLink(base, { addresses: config.TASKD_SCHEDULER_ADDRS });
-  const api = new TaskApi(base, {
-    db,
-    limits: { ...DEFAULT_LIMITS, maxPayloadBytes: config.TASKD_MAX_PAYLOAD_BYTES, maxHorizonMs: config.TASKD_MAX_HORIZON_MS },
-    hints: link,
-  });
+  const limits = { ...DEFAULT_LIMITS, maxPayloadBytes: config.TASKD_MAX_PAYLOAD_BYTES, maxHorizonMs: config.TASKD_MAX_HORIZON_MS };
+  const api = new TaskApi(base, { db, limits, hints: link });
   return {
     routes: (r) => {
       r.service(TaskService, taskServiceImpl(api));
       r.service(DeadLetterService, deadLetterServiceImpl(new DeadLetterApi(base, { db, hints: link })));
       r.service(ClusterService, clusterServiceImpl({ db, clock: base.clock, leaderView: () => link.describe() }));
+      r.service(WorkflowService, workflowServiceImpl(new WorkflowApi(base, {
+        db, hints: link,
+        limits: { ...limits, maxTasks: config.TASKD_WORKFLOW_MAX_TASKS, maxEdges: config.TASKD_WORKFLOW_MAX_EDGES },
+      })));
     },
     run: (signal) => link.run(signal),
     readiness: async () => ({ postgres: await db.ping(), leaderLinked: link.linked }),

@@ -44,6 +44,10 @@ export const configSchema = z
     TASKD_AGING_MS: ms(60_000),
     /** Furthest a delay or run_at may reach into the future. */
     TASKD_MAX_HORIZON_MS: ms(366 * 24 * 3600 * 1000),
+    /** Most tasks in one workflow. */
+    TASKD_WORKFLOW_MAX_TASKS: ms(10_000),
+    /** Most dependencies (edges) in one workflow. */
+    TASKD_WORKFLOW_MAX_EDGES: ms(100_000),
     /** Largest accepted payload of one task, in bytes of JSON. */
     TASKD_MAX_PAYLOAD_BYTES: ms(1 << 20),
     /** Largest accepted request body, in bytes. */

@@ -128,6 +128,8 @@ function toPb(m: ToWorker): ConnectResponse {
             attempt: { ...m.ref }, type: m.type, queue: m.queue, payload: valueOf(m.payload), idempotencyKey: m.idempotencyKey ?? '',
             deadline: m.deadline ? timestampFromDate(m.deadline) : undefined, labels: m.labels, namespace: m.namespace,
             checkpoint: m.checkpoint ? { data: valueOf(m.checkpoint.data), version: BigInt(m.checkpoint.version) } : undefined,
+            workflowId: m.workflowId ?? '',
+            parentOutputs: Object.fromEntries(Object.entries(m.parentOutputs).map(([k, v]) => [k, valueOf(v)])),
           },
         },
       });

@@ -12,10 +12,13 @@ import { reconnectBackoff } from '../shared/backoff.js';
 import { LeaseTable, type Lapse, type Lease } from './lease-table.js';
 import type { AttemptRef, ResultIn } from './messages.js';
 import type { WorkerSession } from './worker-session.js';
+import { workflowPropagate } from '../storage/workflow-store.js';
 
 export interface KeeperEvents {
   finished: [{ taskId: string; attempt: number; status: string; queue: string; runAt: Date | null }];
   lapsed: [{ taskId: string; attempt: number; why: Lapse; session: WorkerSession | undefined }];
+  /** Workflow tasks released by parents' success: kick dispatch. */
+  released: [{ queues: string[]; dueAtMs: number | null }];
 }
 
 /** A new lease from a claim. */
@@ -175,10 +178,17 @@ export class AttemptKeeper extends EventEmitter<KeeperEvents> {
 
   private async writeFinishes(items: (Finish & { queue: string })[]): Promise<boolean[]> {
     const now = new Date(this.base.clock.now());
-    const applied = await this.opts.db.tx(async (tx) => {
+    const { applied, propagation } = await this.opts.db.tx(async (tx) => {
       await leadershipFence(tx, { epoch: this.opts.epoch });
-      return attemptFinishMany(tx, { epoch: this.opts.epoch, finishes: items, now });
+      const applied = await attemptFinishMany(tx, { epoch: this.opts.epoch, finishes: items, now });
+      // Workflow release and failure handling commit with the finish: no gap a failover could fall into.
+      const ended = [...applied].filter(([, a]) => a.workflowId).map(([id, a]) => ({ id, status: a.status }));
+      return { applied, propagation: ended.length > 0 ? await workflowPropagate(tx, { ended, now }) : undefined };
     });
+    if (propagation) {
+      for (const c of propagation.cancelled) this.cancelled(c.taskId, c.attempt, 'workflow failed');
+      this.emit('released', { queues: propagation.readyQueues, dueAtMs: propagation.dueAtMs });
+    }
     for (const f of items) {
       this.leases.delete(f.taskId);
       if (applied.has(f.taskId)) {

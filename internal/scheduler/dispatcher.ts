@@ -74,6 +74,10 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     this.keeper.on('lapsed', (e) => {
       if (e.why === 'worker_lost' && e.session) this.detach(e.session, 'silent past the lease TTL');
     });
+    this.keeper.on('released', (r) => {
+      if (r.queues.length > 0) this.hint(r.queues);
+      if (r.dueAtMs !== null) this.dueAt(r.dueAtMs);
+    });
     this.keeper.on('finished', (f) => {
       if (f.status === 'QUEUED') this.hint([f.queue]);
       if (f.status === 'PENDING' && f.runAt) this.dueAt(f.runAt.getTime());
@@ -272,6 +276,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     session.send({
       kind: 'assign', ref, namespace: c.namespace, type: c.type, queue: c.queue, payload: c.payload,
       idempotencyKey: c.idempotencyKey, labels: c.labels, deadline, checkpoint: c.checkpoint,
+      workflowId: c.workflowId, parentOutputs: c.parentOutputs,
     });
     this.emit('assigned', { taskId: c.id, attempt: c.attempt, workerId: session.workerId });
   }

@@ -20,6 +20,8 @@ export type ToWorker =
       labels: Record<string, string>;
       deadline: Date | null;
       checkpoint: { data: Json; version: number } | null;
+      workflowId: string | null;
+      parentOutputs: Record<string, Json>;
     }
   | { kind: 'cancel'; ref: AttemptRef; reason: string }
   | { kind: 'result_ack'; ref: AttemptRef; accepted: boolean; code?: string; message?: string }

@@ -16,6 +16,8 @@ function context(payload: JsonValue, signal = new AbortController().signal): Tas
     namespace: 'default',
     payload,
     labels: {},
+    workflowId: '',
+    parents: {},
     deadline: undefined,
     signal,
     lastCheckpoint: undefined,

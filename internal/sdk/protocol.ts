@@ -53,6 +53,9 @@ export interface AssignMessage {
   deadline: Date | undefined;
   checkpoint: { data: JsonValue; version: number } | undefined;
   labels: Record<string, string>;
+  /** Empty for a task outside a workflow. */
+  workflowId: string;
+  parents: Record<string, JsonValue>;
 }
 
 /** Messages the scheduler sends. */

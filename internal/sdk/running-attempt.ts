@@ -108,6 +108,8 @@ export class RunningAttempt {
       namespace: t.namespace,
       payload: t.payload,
       labels: t.labels,
+      workflowId: t.workflowId,
+      parents: t.parents,
       deadline: t.deadline,
       signal: this.controller.signal,
       get lastCheckpoint() {

@@ -14,6 +14,10 @@ export interface TaskContext {
   readonly namespace: string;
   readonly payload: JsonValue;
   readonly labels: Readonly<Record<string, string>>;
+  /** The workflow this task belongs to; empty outside workflows. */
+  readonly workflowId: string;
+  /** In a workflow: each parent's output, keyed by the parent's name in the workflow. */
+  readonly parents: Readonly<Record<string, JsonValue>>;
   /** When the attempt times out; undefined when the scheduler set none. */
   readonly deadline: Date | undefined;
   /**

@@ -74,6 +74,8 @@ function decodeAssign(a: Assign): AssignMessage {
       ? { data: valueFromProto(a.checkpoint.data), version: Number(a.checkpoint.version) }
       : undefined,
     labels: { ...a.labels },
+    workflowId: a.workflowId,
+    parents: Object.fromEntries(Object.entries(a.parentOutputs).map(([k, v]) => [k, valueFromProto(v)])),
   };
 }
 

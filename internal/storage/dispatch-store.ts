@@ -56,6 +56,9 @@ export interface Claimed {
   retryPolicy: RetryPolicy;
   /** The latest checkpoint, for the attempt to resume from. */
   checkpoint: { data: Json; version: number } | null;
+  workflowId: string | null;
+  /** For a workflow task: each parent's output by the parent's name. */
+  parentOutputs: Record<string, Json>;
 }
 
 /**
@@ -76,7 +79,8 @@ export async function taskClaimReady(
   const r = await rows<{
     id: string; slot: number; attempt: number; lease_token: string; namespace: string; type: string; queue: string;
     payload: Json | null; idempotency_key: string | null; labels: Record<string, string>; timeout_ms: number | null;
-    retry_policy: RetryPolicy; checkpoint: Json | null; checkpoint_version: number;
+    retry_policy: RetryPolicy; checkpoint: Json | null; checkpoint_version: number; workflow_id: string | null;
+    parent_outputs: Record<string, Json> | null;
   }>(
     ex,
     sql`with picked as (
@@ -89,7 +93,10 @@ export async function taskClaimReady(
           from picked join slots using (slot)
           where t.id = picked.id
           returning t.id, picked.slot, t.attempt, t.lease_token, t.worker_id, t.namespace, t.type, t.queue, t.payload,
-            t.idempotency_key, t.labels, t.timeout_ms, t.retry_policy, t.checkpoint, t.checkpoint_version),
+            t.idempotency_key, t.labels, t.timeout_ms, t.retry_policy, t.checkpoint, t.checkpoint_version, t.workflow_id,
+            case when t.workflow_id is null then null else (
+              select jsonb_object_agg(p.node, coalesce(p.output, 'null'::jsonb)) from task_edges e join tasks p on p.id = e.parent_id
+              where e.child_id = t.id) end as parent_outputs),
         ins as (
           insert into attempts (task_id, number, worker_id, lease_token, status, epoch, started_at)
           select id, attempt, worker_id, lease_token, 'RUNNING', ${p.epoch}, ${p.now} from upd)
@@ -109,6 +116,8 @@ export async function taskClaimReady(
     timeoutMs: x.timeout_ms,
     retryPolicy: x.retry_policy,
     checkpoint: x.checkpoint_version > 0 ? { data: x.checkpoint, version: x.checkpoint_version } : null,
+    workflowId: x.workflow_id,
+    parentOutputs: x.parent_outputs ?? {},
   }));
 }
 
@@ -156,13 +165,16 @@ export interface Finish {
  * others changed nothing. A task that ends DEAD_LETTERED gets its dead-letter row (id =
  * task id) in the same statement. The caller must have called `leadershipFence`.
  */
-export async function attemptFinishMany(ex: Executor, p: { epoch: number; finishes: Finish[]; now: Date }): Promise<Set<string>> {
-  if (p.finishes.length === 0) return new Set();
+export async function attemptFinishMany(
+  ex: Executor,
+  p: { epoch: number; finishes: Finish[]; now: Date },
+): Promise<Map<string, { status: TaskStatus; workflowId: string | null }>> {
+  if (p.finishes.length === 0) return new Map();
   const recs = p.finishes.map((f) => ({
     id: f.taskId, attempt: f.attempt, token: f.leaseToken, task_status: f.taskStatus, attempt_status: f.attemptStatus,
     output: f.output, error: f.error, run_at: f.runAt?.toISOString() ?? null,
   }));
-  const done = await rows<{ id: string }>(
+  const done = await rows<{ id: string; status: TaskStatus; workflow_id: string | null }>(
     ex,
     sql`with r as (
           select * from jsonb_to_recordset(${JSON.stringify(recs)}::jsonb) as r(id uuid, attempt int, token uuid,
@@ -173,7 +185,7 @@ export async function attemptFinishMany(ex: Executor, p: { epoch: number; finish
             worker_id = null, version = t.version + 1, updated_at = ${p.now}, epoch = ${p.epoch}
           from r
           where t.id = r.id and t.attempt = r.attempt and t.lease_token = r.token and t.status = 'RUNNING'
-          returning t.id, t.attempt, t.status, t.namespace, t.type, t.queue, t.error),
+          returning t.id, t.attempt, t.status, t.namespace, t.type, t.queue, t.error, t.workflow_id),
         att as (
           update attempts a set status = r.attempt_status, error = r.error, ended_at = ${p.now}
           from upd join r on r.id = upd.id
@@ -182,9 +194,9 @@ export async function attemptFinishMany(ex: Executor, p: { epoch: number; finish
           insert into dead_letters (id, task_id, namespace, type, queue, error, created_at)
           select id, id, namespace, type, queue, error, ${p.now} from upd where status = 'DEAD_LETTERED'
           on conflict (task_id) do nothing)
-        select id from upd`,
+        select id, status, workflow_id from upd`,
   );
-  return new Set(done.map((d) => d.id));
+  return new Map(done.map((d) => [d.id, { status: d.status, workflowId: d.workflow_id }]));
 }
 
 /**
@@ -214,7 +226,7 @@ export async function taskPromoteDue(ex: Executor, p: { epoch: number; now: Date
     ex,
     sql`update tasks t set status = 'QUEUED', updated_at = ${p.now}, version = t.version + 1, epoch = ${p.epoch}
         where t.id in (
-          select id from tasks where status = 'PENDING' and run_at <= ${p.now}
+          select id from tasks where status = 'PENDING' and run_at <= ${p.now} and pending_parents = 0
           order by run_at limit ${p.limit} for update skip locked)
         returning t.queue`,
   );
@@ -225,7 +237,7 @@ export async function taskPromoteDue(ex: Executor, p: { epoch: number; now: Date
 export async function taskNextDue(ex: Executor): Promise<Date | undefined> {
   const [r] = await rows<{ run_at: Date | string | null }>(
     ex,
-    sql`select run_at from tasks where status = 'PENDING' and run_at is not null order by run_at limit 1`,
+    sql`select run_at from tasks where status = 'PENDING' and run_at is not null and pending_parents = 0 order by run_at limit 1`,
   );
   return r?.run_at ? new Date(r.run_at) : undefined;
 }

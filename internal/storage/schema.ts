@@ -42,6 +42,10 @@ export const tasks = pgTable(
     checkpointVersion: integer('checkpoint_version').notNull().default(0),
     /** For a replayed dead letter: the task it replays. */
     replayOf: uuid('replay_of'),
+    /** In a workflow: the task's name there. */
+    node: text('node'),
+    /** In a workflow: parents not yet SUCCEEDED; the task is released at 0. */
+    pendingParents: integer('pending_parents').notNull().default(0),
   },
   (t) => [
     check(
@@ -58,6 +62,7 @@ export const tasks = pgTable(
     index('tasks_due').on(t.runAt).where(sql`${t.status} = 'PENDING'`),
     index('tasks_running').on(t.id).where(sql`${t.status} = 'RUNNING'`),
     index('tasks_namespace_id').on(t.namespace, t.id.desc()),
+    index('tasks_workflow').on(t.workflowId).where(sql`${t.workflowId} is not null`),
   ],
 );
 
@@ -110,4 +115,32 @@ export const deadLetters = pgTable(
     uniqueIndex('dead_letters_task').on(t.taskId),
     index('dead_letters_namespace_id').on(t.namespace, t.id.desc()),
   ],
+);
+
+/** Workflows: a DAG of tasks submitted together. */
+export const workflows = pgTable(
+  'workflows',
+  {
+    id: uuid('id').primaryKey(),
+    namespace: text('namespace').notNull(),
+    name: text('name').notNull(),
+    failurePolicy: text('failure_policy').notNull(),
+    status: text('status').notNull(),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    finishedAt: ts('finished_at'),
+  },
+  (t) => [
+    check('workflows_status_check', sql`${t.status} in ('RUNNING','SUCCEEDED','FAILED','CANCELLED')`),
+    index('workflows_namespace_id').on(t.namespace, t.id.desc()),
+  ],
+);
+
+/** Edges of a workflow's DAG: the child waits for the parent. */
+export const taskEdges = pgTable(
+  'task_edges',
+  {
+    parentId: uuid('parent_id').notNull().references(() => tasks.id, { onDelete: 'cascade' }),
+    childId: uuid('child_id').notNull().references(() => tasks.id, { onDelete: 'cascade' }),
+  },
+  (t) => [primaryKey({ columns: [t.parentId, t.childId] }), index('task_edges_child').on(t.childId)],
 );

@@ -3,10 +3,11 @@ import type { Json, TaskError, TaskStatus } from '../domain/task.js';
 import { rows, type Executor } from './db.js';
 import { taskFromRow, type TaskRow } from './task-rows.js';
 import type { Task } from '../domain/task.js';
+import { workflowPropagate, type Propagation } from './workflow-store.js';
 
 /** What `taskCancel` did. */
 export type CancelOutcome =
-  | { kind: 'cancelled'; task: Task; wasRunning: boolean; attempt: number }
+  | { kind: 'cancelled'; task: Task; wasRunning: boolean; attempt: number; propagation?: Propagation }
   | { kind: 'not_found' }
   | { kind: 'already_ended'; status: TaskStatus };
 
@@ -34,7 +35,9 @@ export async function taskCancel(ex: Executor, p: { namespace: string; id: strin
     await ex.execute(sql`update attempts set status = 'CANCELLED', error = ${JSON.stringify(error)}::jsonb, ended_at = ${p.now}
       where task_id = ${p.id} and number = ${row.attempt} and ended_at is null`);
   }
-  return { kind: 'cancelled', task: taskFromRow(row), wasRunning, attempt: row.attempt };
+  // In a workflow, what can no longer run is skipped (or cancelled, FAIL_FAST) in this same transaction.
+  const propagation = row.workflow_id ? await workflowPropagate(ex, { ended: [{ id: p.id, status: 'CANCELLED' }], now: p.now }) : undefined;
+  return { kind: 'cancelled', task: taskFromRow(row), wasRunning, attempt: row.attempt, propagation };
 }
 
 /** Changes an update may make; unset fields stay. */

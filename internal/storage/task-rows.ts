@@ -29,6 +29,8 @@ export interface TaskRow {
   replay_of: string | null;
   checkpoint: Json | null;
   checkpoint_version: number;
+  node: string | null;
+  pending_parents: number;
 }
 
 export interface AttemptRow {

@@ -1,0 +1,92 @@
+import { v7 as uuidv7 } from 'uuid';
+import { DomainError } from '../domain/errors.js';
+import { validateWorkflow, type WorkflowLimits, type WorkflowSpecInput, type WorkflowStatus } from '../domain/workflow.js';
+import type { Base } from '../shared/base.js';
+import { sleep } from '../shared/sleep.js';
+import type { Db } from '../storage/db.js';
+import { workflowCancel, workflowGet, workflowInsert, workflowList, type WorkflowRecord } from '../storage/workflow-store.js';
+import type { ReadyHints } from './task-api.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function checkId(id: string): string {
+  if (!id) throw DomainError.invalid([{ field: 'id', description: 'is required' }]);
+  if (!UUID.test(id)) throw DomainError.invalid([{ field: 'id', description: 'must be a UUID' }]);
+  return id.toLowerCase();
+}
+
+/** The apiserver's workflow operations, protocol-free; each request one transaction. */
+export class WorkflowApi {
+  constructor(
+    private readonly base: Base,
+    private readonly opts: { db: Db; limits: WorkflowLimits; hints: ReadyHints; watchPollMs?: number },
+  ) {}
+
+  /** Validates and stores a whole workflow, or nothing. */
+  async submit(input: WorkflowSpecInput): Promise<WorkflowRecord> {
+    const now = this.base.clock.now();
+    const wf = validateWorkflow(input, this.opts.limits, now);
+    const id = uuidv7();
+    const stored = await this.opts.db.tx(async (tx) => {
+      await workflowInsert(tx, { id, wf, now: new Date(now) });
+      return workflowGet(tx, { namespace: wf.namespace, id });
+    });
+    const roots = wf.tasks.filter((t) => t.dependsOn.length === 0);
+    const ready = [...new Set(roots.filter((t) => !t.task.runAt).map((t) => t.task.queue))];
+    if (ready.length > 0) this.opts.hints.ready(ready);
+    const due = roots.filter((t) => t.task.runAt).map((t) => (t.task.runAt as Date).getTime());
+    if (due.length > 0) this.opts.hints.due(Math.min(...due));
+    return stored as WorkflowRecord;
+  }
+
+  async get(namespace: string, id: string): Promise<WorkflowRecord> {
+    const w = await workflowGet(this.opts.db.orm, { namespace: namespace || 'default', id: checkId(id) });
+    if (!w) throw new DomainError('not_found', `workflow ${id} not found`);
+    return w;
+  }
+
+  async list(p: { namespace: string; statuses: WorkflowStatus[]; pageSize: number; pageToken: string }): Promise<{ workflows: WorkflowRecord[]; nextPageToken: string }> {
+    const limit = p.pageSize || 100;
+    if (limit < 1 || limit > 1000) throw DomainError.invalid([{ field: 'page_size', description: 'must be from 1 to 1000' }]);
+    let afterId: string | undefined;
+    if (p.pageToken) {
+      afterId = Buffer.from(p.pageToken, 'base64url').toString();
+      if (!UUID.test(afterId)) throw DomainError.invalid([{ field: 'page_token', description: 'is not a token this server issued' }]);
+    }
+    const ws = await workflowList(this.opts.db.orm, { namespace: p.namespace || 'default', statuses: p.statuses, afterId, limit: limit + 1 });
+    const page = ws.slice(0, limit);
+    const last = page[page.length - 1];
+    return { workflows: page, nextPageToken: ws.length > limit && last ? Buffer.from(last.id).toString('base64url') : '' };
+  }
+
+  /** Cancels every unfinished task of a workflow; running attempts are told to stop. */
+  async cancel(namespace: string, id: string, reason: string): Promise<WorkflowRecord> {
+    const ns = namespace || 'default';
+    const wid = checkId(id);
+    const now = new Date(this.base.clock.now());
+    const out = await this.opts.db.tx(async (tx) => {
+      const running = await workflowCancel(tx, { namespace: ns, id: wid, reason, now });
+      return running && { running, wf: await workflowGet(tx, { namespace: ns, id: wid }) };
+    });
+    if (!out) throw new DomainError('not_found', `workflow ${id} not found`);
+    for (const r of out.running) this.opts.hints.cancelled(r.taskId, r.attempt);
+    return out.wf as WorkflowRecord;
+  }
+
+  /**
+   * Yields the workflow's tasks, then every task whose state changed, until the
+   * workflow ended or `signal` aborts. Reads Postgres every `watchPollMs` (200 ms).
+   */
+  async *watch(namespace: string, id: string, signal: AbortSignal): AsyncGenerator<{ wf: WorkflowRecord; changed: WorkflowRecord['tasks'] }> {
+    const seen = new Map<string, number>();
+    let wf = await this.get(namespace, id);
+    for (;;) {
+      const changed = wf.tasks.filter((t) => seen.get(t.task.id) !== t.task.version);
+      for (const t of changed) seen.set(t.task.id, t.task.version);
+      if (changed.length > 0) yield { wf, changed };
+      if (wf.status !== 'RUNNING' || wf.finishedAt) return;
+      if (!(await sleep(this.opts.watchPollMs ?? 200, signal))) return;
+      wf = await this.get(namespace, id);
+    }
+  }
+}
