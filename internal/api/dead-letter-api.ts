@@ -6,6 +6,7 @@ import type { Base } from '../shared/base.js';
 import { isUuid } from '../shared/is-uuid.js';
 import type { Db } from '../storage/db.js';
 import { deadLetterGet, deadLetterList, deadLetterMarkReplayed, deadLetterPurge } from '../storage/dead-letter-store.js';
+import { workflowAdoptReplay } from '../storage/workflow-store.js';
 import { taskGet, taskInsertMany } from '../storage/task-store.js';
 import { keysetPage, pageAfterId, pageLimit } from './keyset-page.js';
 import type { ReadyHints } from './task-api.js';
@@ -86,6 +87,8 @@ export class DeadLetterApi {
       }
       const [inserted] = await taskInsertMany(tx, { tasks: [fresh], now });
       if (!inserted) throw new Error(`replay of dead letter ${d.id}: task ${fresh.id} was not inserted`);
+      // In a workflow the replay takes the original's place, and its downstream resumes.
+      await workflowAdoptReplay(tx, { originalId: original.id, replayId: fresh.id, now });
       return { deadLetter: { ...d, replayedTaskId: fresh.id, replayedAt: now }, task: inserted.task };
     });
     if (r.task.status === 'QUEUED') this.opts.hints.ready([r.task.queue]);

@@ -202,3 +202,53 @@ function workflowFromRow(w: WorkflowRow): Omit<WorkflowRecord, 'counts' | 'tasks
     createdAt: toDate(w.created_at), finishedAt: toDate(w.finished_at),
   };
 }
+
+/**
+ * A replay takes the place of a dead-lettered workflow task: the edges move to the
+ * replay, the original leaves the DAG (it stays reachable through `replay_of`), and
+ * the descendants that were skipped because of it become PENDING again, those whose
+ * every other parent succeeded or resumes too. The workflow runs again. No-op for a
+ * task outside workflows. Same transaction as the replay's insert.
+ */
+export async function workflowAdoptReplay(ex: Executor, p: { originalId: string; replayId: string; now: Date }): Promise<void> {
+  const [orig] = await rows<{ workflow_id: string | null; node: string | null }>(ex, sql`
+    update tasks o set workflow_id = null from (select workflow_id, node from tasks where id = ${p.originalId} for update) prev
+    where o.id = ${p.originalId} returning prev.workflow_id, prev.node`);
+  if (!orig?.workflow_id) return;
+  await ex.execute(sql`update tasks set workflow_id = ${orig.workflow_id}, node = ${orig.node} where id = ${p.replayId}`);
+  await ex.execute(sql`update task_edges set parent_id = ${p.replayId} where parent_id = ${p.originalId}`);
+  await ex.execute(sql`update task_edges set child_id = ${p.replayId} where child_id = ${p.originalId}`);
+  const nodes = await rows<{ id: string; status: TaskStatus; parents: string[] | null }>(ex, sql`
+    select t.id, t.status, (select array_agg(e.parent_id) from task_edges e where e.child_id = t.id) parents
+    from tasks t where t.workflow_id = ${orig.workflow_id}`);
+  const resumed = resumable(nodes, p.replayId);
+  if (resumed.size > 0) {
+    await ex.execute(sql`update tasks t set status = 'PENDING', error = null, finished_at = null, updated_at = ${p.now},
+        version = t.version + 1,
+        pending_parents = (select count(*) from task_edges e join tasks par on par.id = e.parent_id
+                           where e.child_id = t.id and par.status <> 'SUCCEEDED')
+      where t.id in (select jsonb_array_elements_text(${JSON.stringify([...resumed])}::jsonb)::uuid) and t.status = 'SKIPPED'`);
+  }
+  await ex.execute(sql`update workflows set status = 'RUNNING', finished_at = null where id = ${orig.workflow_id} and status <> 'CANCELLED'`);
+}
+
+/** SKIPPED tasks that can run again once `replayId` succeeds: every parent succeeded, resumes, or is the replay. */
+function resumable(nodes: { id: string; status: TaskStatus; parents: string[] | null }[], replayId: string): Set<string> {
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  const children = new Map<string, string[]>();
+  for (const n of nodes) for (const p of n.parents ?? []) children.set(p, [...(children.get(p) ?? []), n.id]);
+  const ok = new Set<string>([replayId]);
+  const out = new Set<string>();
+  const queue = [...(children.get(replayId) ?? [])];
+  while (queue.length > 0) {
+    const id = queue.shift() as string;
+    const n = byId.get(id);
+    if (!n || out.has(id) || n.status !== 'SKIPPED') continue;
+    const parentsOk = (n.parents ?? []).every((pid) => ok.has(pid) || byId.get(pid)?.status === 'SUCCEEDED');
+    if (!parentsOk) continue;
+    out.add(id);
+    ok.add(id);
+    queue.push(...(children.get(id) ?? []));
+  }
+  return out;
+}

@@ -2,6 +2,7 @@ import { durationFromMs } from '@bufbuild/protobuf/wkt';
 import { createClient, type Client } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DeadLetterService } from '../../gen/taskd/v1/dead_letter_service_pb.js';
 import { FailurePolicy, WorkflowService, WorkflowStatus } from '../../gen/taskd/v1/workflow_service_pb.js';
 import { jsonOf } from '../../internal/rpc/convert/json.js';
 import { NonRetryableError, type Handler } from '../../internal/sdk/index.js';
@@ -110,6 +111,24 @@ describe('DAG workflows', () => {
     const byName = Object.fromEntries(done.tasks.map((t) => [t.name, t.task!.status]));
     expect(byName).toEqual({ root: 4, bad: 6, child: 8, grandchild: 8, other: 4, 'after-other': 4 });
     expect(done.status).toBe(WorkflowStatus.FAILED);
+  });
+
+  it('a dead-lettered task, replayed after the fix, resumes the workflow downstream', async () => {
+    let fixed = false;
+    await workers.start(cluster.schedulerAddrs, { step, flaky: (ctx) => { if (!fixed) throw new Error('not yet'); return { ok: ctx.attempt }; } }, { slots: 8 });
+    const nodes: Node[] = [['root', []], ['flaky', ['root'], 'flaky'], ['child', ['flaky']], ['grandchild', ['child', 'root']]];
+    const w = (await submit(nodes, FailurePolicy.CONTINUE, (n) => n[2] === 'flaky' ? { retryPolicy: { maxAttempts: 1 } } : {})).workflow!;
+    const failed = await finished(w.id);
+    expect(failed.status).toBe(WorkflowStatus.FAILED);
+    const dead = failed.tasks.find((t) => t.name === 'flaky')!.task!;
+    fixed = true;
+    const dlq = createClient(DeadLetterService, createGrpcTransport({ baseUrl: cluster.apiUrl }));
+    const replay = await dlq.replayDeadLetter({ id: dead.id });
+    const done = await finished(w.id);
+    expect(done.status).toBe(WorkflowStatus.SUCCEEDED);
+    expect(Object.fromEntries(done.tasks.map((t) => [t.name, t.task!.status]))).toEqual({ root: 4, flaky: 4, child: 4, grandchild: 4 });
+    expect(done.tasks.find((t) => t.name === 'flaky')!.task!.id).toBe(replay.task!.id);
+    expect(await parentsFirst(w.id)).toBe(0);
   });
 
   it('FAIL_FAST: a failure cancels the running sibling and skips the rest', async () => {
