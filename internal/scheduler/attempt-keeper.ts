@@ -6,8 +6,9 @@ import { GroupCommit } from '../shared/group-commit.js';
 import { sleep } from '../shared/sleep.js';
 import type { Db } from '../storage/db.js';
 import {
-  attemptAlreadyEnded, attemptFinishMany, leadershipFence, taskCheckpoint, taskListRunning, taskStillLeased, type Finish,
+  attemptAlreadyEnded, attemptFinishMany, taskCheckpoint, taskListRunning, taskStillLeased, type Finish,
 } from '../storage/dispatch-store.js';
+import { leadershipFence } from '../storage/leadership-store.js';
 import { reconnectBackoff } from '../shared/backoff.js';
 import { LeaseTable, type Lapse, type Lease } from './lease-table.js';
 import type { AttemptRef, ResultIn } from './messages.js';

@@ -5,7 +5,10 @@ import type { Base } from '../shared/base.js';
 import { Kicker } from '../shared/kicker.js';
 import { sleep } from '../shared/sleep.js';
 import type { Db } from '../storage/db.js';
-import { leadershipFence, taskClaimReady, taskNextDue, taskPromoteDue, type Claimed } from '../storage/dispatch-store.js';
+import {
+  taskClaimReady, taskNextDue, taskPromoteDue, type Claimed,
+} from '../storage/dispatch-store.js';
+import { leadershipFence } from '../storage/leadership-store.js';
 import { AttemptKeeper } from './attempt-keeper.js';
 import type { AttemptRef, HelloIn, ResultIn } from './messages.js';
 import { WorkerSession } from './worker-session.js';

@@ -8,7 +8,7 @@ import { isDomainError } from '../domain/errors.js';
 import { systemClock } from '../shared/clock.js';
 import { silentLogger } from '../shared/logger.js';
 import { migrateDb, openPostgres, type Db } from '../storage/db.js';
-import { leadershipClaim, leadershipFence, leadershipRead } from '../storage/dispatch-store.js';
+import { leadershipClaim, leadershipFence, leadershipRead } from '../storage/leadership-store.js';
 import { LeaderElector } from './leader-elector.js';
 
 const base = { logger: silentLogger(), clock: systemClock };

@@ -3,7 +3,7 @@ import type { Presence } from '../coordination/presence.js';
 import { sleep } from '../shared/sleep.js';
 import type { Base } from '../shared/base.js';
 import type { Db } from '../storage/db.js';
-import { leadershipClaim, leadershipRead } from '../storage/dispatch-store.js';
+import { leadershipClaim, leadershipRead } from '../storage/leadership-store.js';
 import { Dispatcher, type WorkerView } from './dispatcher.js';
 import { LeaderElector } from './leader-elector.js';
 

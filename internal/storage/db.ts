@@ -48,6 +48,7 @@ export function openPostgres(url: string, opts: { max?: number; onError?: (e: Er
   });
   // An idle client that loses its server emits here; without a listener it would crash the process.
   pool.on('error', (e) => opts.onError?.(e));
+  pool.on('connect', (client) => client.on('error', (e) => opts.onError?.(e))); // a checked-out client too: pg-pool only listens while idle
   const orm = drizzlePg(pool) as unknown as Executor;
   return {
     kind: 'pg',

@@ -8,8 +8,9 @@ import { sql } from 'drizzle-orm';
 import { DEFAULT_LIMITS, validateTaskSpec } from '../domain/task-spec.js';
 import { migrateDb, openPostgres, type Db } from './db.js';
 import {
-  attemptFinishMany, leadershipClaim, leadershipFence, taskCheckpoint, taskClaimReady, type Claimed,
+  attemptFinishMany, taskCheckpoint, taskClaimReady, type Claimed,
 } from './dispatch-store.js';
+import { leadershipClaim, leadershipFence } from './leadership-store.js';
 import { taskInsertMany } from './task-store.js';
 
 describe('the compare-and-sets in Postgres', () => {
