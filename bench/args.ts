@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 
 /** The benchmark modes, in the order they run when several are selected. */
-export const MODES = ['throughput', 'latency', 'backlog'] as const;
+export const MODES = ['throughput', 'latency', 'delays', 'backlog'] as const;
 /** One benchmark mode. */
 export type Mode = (typeof MODES)[number];
 
@@ -39,7 +39,7 @@ export interface BenchOptions {
 /** The usage text printed by `--help`. */
 export const USAGE = `usage: npm run bench -- [options]
   --mode M[,M…]      ${MODES.join(' | ')} (default throughput)
-  --tasks N          throughput: tasks to submit (default 20000)
+  --tasks N          throughput, delays: tasks to submit (default 20000)
   --batch B          tasks per SubmitTasks call (default 500; backlog 1000)
   --concurrency C    concurrent submitters (default 4)
   --rate R|half      latency: tasks per second (default 2500); half: half of the

@@ -2,11 +2,12 @@ import { writeFileSync } from 'node:fs';
 import { REPO_ROOT } from '../test/procs.js';
 import { parseBenchArgs, USAGE, type BenchOptions, type Mode } from './args.js';
 import { runBacklog } from './backlog.js';
+import { runDelays } from './delays.js';
 import { runLatency } from './latency.js';
 import { codeVersion, machineInfo, type MachineInfo } from './machine.js';
 import type { ModeContext } from './mode.js';
 import { attemptsOk, postgresVersion, type AttemptCheck } from './queries.js';
-import { renderBacklog, renderHeader, renderLatency, renderThroughput } from './report.js';
+import { renderBacklog, renderDelays, renderHeader, renderLatency, renderThroughput } from './report.js';
 import { BenchServers } from './servers.js';
 import { runThroughput } from './throughput.js';
 
@@ -29,6 +30,7 @@ function runner<R extends ModeOutcome>(run: (ctx: ModeContext) => Promise<R>, re
 const RUNNERS: Record<Mode, ModeRunner> = {
   throughput: runner(runThroughput, renderThroughput),
   latency: runner(runLatency, renderLatency),
+  delays: runner(runDelays, renderDelays),
   backlog: runner(runBacklog, renderBacklog),
 };
 

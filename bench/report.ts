@@ -1,5 +1,6 @@
 import type { BacklogResult } from './backlog.js';
 import type { BenchOptions } from './args.js';
+import type { DelaysResult } from './delays.js';
 import type { LatencyResult } from './latency.js';
 import type { MachineInfo } from './machine.js';
 import type { MachineLoad } from './mode.js';
@@ -98,6 +99,20 @@ export function renderLatency(r: LatencyResult): string {
       ['submit→done (finished_at − created_at)', r.submitToDoneMs],
       [`SubmitTasks call (~${Math.round((r.targetRate * r.tickMs) / 1000)} tasks)`, r.submitCallMs],
     ]),
+    '',
+    renderAttempts(r.attempts),
+    '',
+    renderProcesses(r.processes, r.load),
+  ].join('\n');
+}
+
+/** The delays mode's section. */
+export function renderDelays(r: DelaysResult): string {
+  return [
+    `== delays: ${fmtInt(r.tasks)} noop tasks delayed uniformly over 0-${r.spreadSeconds} s, ${r.workers} workers × ${r.slots} slots ==`,
+    `started early (before run_at): ${fmtInt(r.early)}`,
+    '',
+    renderLatencies([['lateness (attempt 1 started_at − run_at)', r.latenessMs]]),
     '',
     renderAttempts(r.attempts),
     '',
