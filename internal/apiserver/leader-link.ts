@@ -3,6 +3,7 @@ import { createClient } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
 import { LinkRequestSchema, LinkService, type LinkRequest } from '../../gen/taskd/internal/v1/link_pb.js';
 import type { GetClusterResponse } from '../../gen/taskd/v1/cluster_service_pb.js';
+import type { ScheduleHints } from '../api/schedule-api.js';
 import type { ReadyHints } from '../api/task-api.js';
 import { AsyncQueue } from '../shared/async-queue.js';
 import { backoffDelay, reconnectBackoff } from '../shared/backoff.js';
@@ -15,11 +16,12 @@ import { sleep } from '../shared/sleep.js';
  * are coalesced and sent best-effort; while unlinked they are dropped (the leader's poll
  * finds the work anyway).
  */
-export class LeaderLink implements ReadyHints {
+export class LeaderLink implements ReadyHints, ScheduleHints {
   private out: AsyncQueue<LinkRequest> | undefined;
   private pending = new Set<string>();
   private pendingDue = Infinity;
   private pendingCancels: { taskId: string; attempt: number }[] = [];
+  private pendingSchedule = false;
   private scheduled = false;
   linked = false;
   private linkedAddress: string | undefined;
@@ -43,6 +45,11 @@ export class LeaderLink implements ReadyHints {
     this.schedule();
   }
 
+  scheduleChanged(): void {
+    this.pendingSchedule = true;
+    this.schedule();
+  }
+
   /** Sends what gathered in this tick as one message per kind. */
   private schedule(): void {
     if (!this.out) {
@@ -50,6 +57,7 @@ export class LeaderLink implements ReadyHints {
       this.pending.clear();
       this.pendingDue = Infinity;
       this.pendingCancels = [];
+      this.pendingSchedule = false;
       return;
     }
     if (this.scheduled) return;
@@ -61,9 +69,11 @@ export class LeaderLink implements ReadyHints {
       if (this.pending.size > 0) msgs.push(create(LinkRequestSchema, { msg: { case: 'ready', value: { queues: [...this.pending] } } }));
       if (this.pendingDue < Infinity) msgs.push(create(LinkRequestSchema, { msg: { case: 'due', value: { runAtMs: BigInt(this.pendingDue) } } }));
       for (const c of this.pendingCancels) msgs.push(create(LinkRequestSchema, { msg: { case: 'cancel', value: c } }));
+      if (this.pendingSchedule) msgs.push(create(LinkRequestSchema, { msg: { case: 'schedule', value: {} } }));
       this.pending.clear();
       this.pendingDue = Infinity;
       this.pendingCancels = [];
+      this.pendingSchedule = false;
       for (const m of msgs) out?.push(m);
     });
   }

@@ -2,6 +2,10 @@ import { ClusterService } from '../../gen/taskd/v1/cluster_service_pb.js';
 import type { Presence } from '../coordination/presence.js';
 import { clusterServiceImpl } from '../rpc/cluster-service.js';
 import { WorkflowService } from '../../gen/taskd/v1/workflow_service_pb.js';
+import { ScheduleService } from '../../gen/taskd/v1/schedule_service_pb.js';
+import { ScheduleApi } from '../api/schedule-api.js';
+import type { ScheduleLimits } from '../domain/schedule.js';
+import { scheduleServiceImpl } from '../rpc/schedule-service.js';
 import { WorkflowApi } from '../api/workflow-api.js';
 import { workflowServiceImpl } from '../rpc/workflow-service.js';
 import type { ConnectRouter } from '@connectrpc/connect';
@@ -30,6 +34,15 @@ export interface Role {
   readiness(): Promise<Record<string, unknown>>;
 }
 
+/** Submission limits from the config: tasks, workflows and schedule templates alike. */
+function scheduleLimits(config: Config): ScheduleLimits {
+  return {
+    ...DEFAULT_LIMITS, maxPayloadBytes: config.TASKD_MAX_PAYLOAD_BYTES, maxHorizonMs: config.TASKD_MAX_HORIZON_MS,
+    maxTasks: config.TASKD_WORKFLOW_MAX_TASKS, maxEdges: config.TASKD_WORKFLOW_MAX_EDGES,
+    defaultMisfireGraceMs: config.TASKD_SCHEDULE_MISFIRE_GRACE_MS,
+  };
+}
+
 /** The apiserver role: TaskService and DeadLetterService on Postgres, hints to the leader over the link. */
 export function apiserverRole(base: Base, db: Db, config: Config): Role {
   const link = new LeaderLink(base, { addresses: config.TASKD_SCHEDULER_ADDRS });
@@ -44,6 +57,7 @@ export function apiserverRole(base: Base, db: Db, config: Config): Role {
         db, hints: link,
         limits: { ...limits, maxTasks: config.TASKD_WORKFLOW_MAX_TASKS, maxEdges: config.TASKD_WORKFLOW_MAX_EDGES },
       })));
+      r.service(ScheduleService, scheduleServiceImpl(new ScheduleApi(base, { db, hints: link, limits: scheduleLimits(config) })));
     },
     run: (signal) => link.run(signal),
     readiness: async () => ({ postgres: await db.ping(), leaderLinked: link.linked }),
@@ -58,7 +72,7 @@ export function schedulerRole(
     db, ...coordination, address,
     lockTtlMs: config.TASKD_LOCK_TTL_MS, lockRenewMs: config.TASKD_LOCK_RENEW_MS,
     leaseTtlMs: config.TASKD_LEASE_TTL_MS, heartbeatMs: config.TASKD_HEARTBEAT_MS, pollMs: config.TASKD_POLL_MS,
-    agingMs: config.TASKD_AGING_MS,
+    agingMs: config.TASKD_AGING_MS, scheduleLimits: scheduleLimits(config),
   });
   return {
     scheduler,

@@ -48,6 +48,11 @@ export const configSchema = z
     TASKD_WORKFLOW_MAX_TASKS: ms(10_000),
     /** Most dependencies (edges) in one workflow. */
     TASKD_WORKFLOW_MAX_EDGES: ms(100_000),
+    /**
+     * Misfire grace of a schedule that sets none: a fire the leader reaches later than
+     * this counts as missed, and the schedule's misfire policy decides about it.
+     */
+    TASKD_SCHEDULE_MISFIRE_GRACE_MS: ms(60_000),
     /** Largest accepted payload of one task, in bytes of JSON. */
     TASKD_MAX_PAYLOAD_BYTES: ms(1 << 20),
     /** Largest accepted request body, in bytes. */

@@ -6,8 +6,9 @@ import { clusterToPb } from './convert/cluster.js';
 
 /**
  * LinkService.Link on a scheduler: apiservers send ready hints, which kick the
- * leader's dispatch. On a passive scheduler, or when the term ends, the stream ends
- * UNAVAILABLE naming the leader, and the apiserver re-links.
+ * leader's dispatch, and schedule hints, which wake its schedule runner. On a passive
+ * scheduler, or when the term ends, the stream ends UNAVAILABLE naming the leader, and
+ * the apiserver re-links.
  */
 export function linkServiceImpl(scheduler: Scheduler): ServiceImpl<typeof LinkService> {
   return {
@@ -24,6 +25,7 @@ export function linkServiceImpl(scheduler: Scheduler): ServiceImpl<typeof LinkSe
           if (r.msg.case === 'ready') d.hint(r.msg.value.queues);
           else if (r.msg.case === 'due') d.dueAt(Number(r.msg.value.runAtMs));
           else if (r.msg.case === 'cancel') d.cancelled(r.msg.value.taskId, r.msg.value.attempt);
+          else if (r.msg.case === 'schedule') scheduler.scheduleChanged();
         }
       })();
       const clientDone = reading.then(() => 'client' as const, () => 'client' as const);

@@ -4,8 +4,10 @@ import { sleep } from '../shared/sleep.js';
 import type { Base } from '../shared/base.js';
 import type { Db } from '../storage/db.js';
 import { leadershipClaim, leadershipRead } from '../storage/leadership-store.js';
+import { DEFAULT_SCHEDULE_LIMITS, type ScheduleLimits } from '../domain/schedule.js';
 import { Dispatcher, type WorkerView } from './dispatcher.js';
 import { LeaderElector } from './leader-elector.js';
+import { ScheduleRunner } from './schedule-runner.js';
 
 /** The leader's view of the cluster. */
 export interface ClusterView {
@@ -27,15 +29,19 @@ export interface SchedulerOptions {
   heartbeatMs: number;
   pollMs: number;
   agingMs: number;
+  /** Bounds for materializing schedule templates at fire time. Default DEFAULT_SCHEDULE_LIMITS. */
+  scheduleLimits?: ScheduleLimits;
 }
 
 /**
  * A scheduler process's brain: campaigns for leadership and, while it leads, runs a
- * Dispatcher for the term. Passive instances answer with where the leader is.
+ * Dispatcher and a ScheduleRunner for the term. Passive instances answer with where the
+ * leader is.
  */
 export class Scheduler {
   readonly elector: LeaderElector;
   private dispatcher: Dispatcher | undefined;
+  private runner: ScheduleRunner | undefined;
 
   constructor(private readonly base: Base, readonly opts: SchedulerOptions) {
     const db = opts.db;
@@ -60,14 +66,24 @@ export class Scheduler {
         const d = new Dispatcher(this.base, {
           db: this.opts.db, epoch, leaseTtlMs: this.opts.leaseTtlMs, pollMs: this.opts.pollMs, agingMs: this.opts.agingMs,
         });
+        const r = new ScheduleRunner(this.base, {
+          db: this.opts.db, epoch, pollMs: this.opts.pollMs, limits: this.opts.scheduleLimits ?? DEFAULT_SCHEDULE_LIMITS, hints: d,
+        });
         this.dispatcher = d;
+        this.runner = r;
         try {
-          await d.run(term);
+          await runTogether(term, [(s) => d.run(s), (s) => r.run(s)]);
         } finally {
           if (this.dispatcher === d) this.dispatcher = undefined;
+          if (this.runner === r) this.runner = undefined;
         }
       }),
     ]);
+  }
+
+  /** A schedule was created or changed (an apiserver's hint): the leader's runner looks again. */
+  scheduleChanged(): void {
+    if (this.elector.isLeader()) this.runner?.changed();
   }
 
   /** The leader's view for ClusterService; undefined when this process does not lead. */
@@ -101,4 +117,16 @@ export class Scheduler {
   async leader(): Promise<LeaderInfo | undefined> {
     return this.opts.lock.current().catch(() => undefined);
   }
+}
+
+/** Runs `fns` under one signal; the first failure aborts the others and is rethrown once all have settled. */
+async function runTogether(signal: AbortSignal, fns: ((s: AbortSignal) => Promise<void>)[]): Promise<void> {
+  const ctl = new AbortController();
+  const both = AbortSignal.any([signal, ctl.signal]);
+  const results = await Promise.allSettled(fns.map((f) => f(both).catch((e: unknown) => {
+    ctl.abort(e);
+    throw e;
+  })));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }

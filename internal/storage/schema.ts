@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import {
-  check, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid,
+  boolean, check, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid,
 } from 'drizzle-orm/pg-core';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
@@ -143,4 +143,70 @@ export const taskEdges = pgTable(
     childId: uuid('child_id').notNull().references(() => tasks.id, { onDelete: 'cascade' }),
   },
   (t) => [primaryKey({ columns: [t.parentId, t.childId] }), index('task_edges_child').on(t.childId)],
+);
+
+/**
+ * Schedules: a cron expression in a time zone and the template each fire creates.
+ * `cursor_at` is the instant up to which every fire is decided; `next_fire_at` is the
+ * first fire after it (null when paused or finished), which the leader polls.
+ */
+export const schedules = pgTable(
+  'schedules',
+  {
+    id: uuid('id').primaryKey(),
+    namespace: text('namespace').notNull(),
+    name: text('name').notNull(),
+    cron: text('cron').notNull(),
+    timeZone: text('time_zone').notNull(),
+    template: jsonb('template').notNull(),
+    misfirePolicy: text('misfire_policy').notNull(),
+    misfireCap: integer('misfire_cap').notNull().default(0),
+    misfireGraceMs: integer('misfire_grace_ms').notNull(),
+    overlapPolicy: text('overlap_policy').notNull(),
+    startAt: ts('start_at'),
+    endAt: ts('end_at'),
+    paused: boolean('paused').notNull().default(false),
+    version: integer('version').notNull().default(1),
+    cursorAt: ts('cursor_at').notNull(),
+    nextFireAt: ts('next_fire_at'),
+    lastFireAt: ts('last_fire_at'),
+    lastTaskId: uuid('last_task_id'),
+    lastWorkflowId: uuid('last_workflow_id'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    check('schedules_misfire_policy_check', sql`${t.misfirePolicy} in ('SKIP','FIRE_ONCE','FIRE_ALL')`),
+    check('schedules_overlap_policy_check', sql`${t.overlapPolicy} in ('ALLOW','SKIP_IF_RUNNING','CANCEL_PREVIOUS')`),
+    uniqueIndex('schedules_namespace_name').on(t.namespace, t.name),
+    index('schedules_namespace_id').on(t.namespace, t.id.desc()),
+    // What the leader polls: the earliest next fire of an active schedule.
+    index('schedules_due').on(t.nextFireAt).where(sql`${t.nextFireAt} is not null and not ${t.paused}`),
+  ],
+);
+
+/**
+ * Fire records: one row per decided fire. The partial unique index on (schedule_id,
+ * fire_at) for scheduled fires is what makes a fire time run at most once, whichever
+ * leader (or how many) tries: the row and its run are inserted in one transaction, `on
+ * conflict do nothing`. Manual fires (trigger now) are exempt. `skipped_reason` is set
+ * when the fire created no run (overlap policy, invalid template).
+ */
+export const scheduleFires = pgTable(
+  'schedule_fires',
+  {
+    id: uuid('id').primaryKey(),
+    scheduleId: uuid('schedule_id').notNull().references(() => schedules.id, { onDelete: 'cascade' }),
+    fireAt: ts('fire_at').notNull(),
+    manual: boolean('manual').notNull().default(false),
+    taskId: uuid('task_id'),
+    workflowId: uuid('workflow_id'),
+    skippedReason: text('skipped_reason'),
+    epoch: integer('epoch').notNull().default(0),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('schedule_fires_once').on(t.scheduleId, t.fireAt).where(sql`not ${t.manual}`),
+    index('schedule_fires_schedule').on(t.scheduleId, t.createdAt.desc()),
+  ],
 );

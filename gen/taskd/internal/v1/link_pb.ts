@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file taskd/internal/v1/link.proto.
  */
 export const file_taskd_internal_v1_link: GenFile = /*@__PURE__*/
-  fileDesc("Chx0YXNrZC9pbnRlcm5hbC92MS9saW5rLnByb3RvEhF0YXNrZC5pbnRlcm5hbC52MSIRCg9EZXNjcmliZVJlcXVlc3QiQQoQRGVzY3JpYmVSZXNwb25zZRItCgdjbHVzdGVyGAEgASgLMhwudGFza2QudjEuR2V0Q2x1c3RlclJlc3BvbnNlIhsKCVJlYWR5SGludBIOCgZxdWV1ZXMYASADKAkiHAoHRHVlSGludBIRCglydW5fYXRfbXMYASABKAMiLgoKQ2FuY2VsSGludBIPCgd0YXNrX2lkGAEgASgJEg8KB2F0dGVtcHQYAiABKAUinwEKC0xpbmtSZXF1ZXN0Ei0KBXJlYWR5GAEgASgLMhwudGFza2QuaW50ZXJuYWwudjEuUmVhZHlIaW50SAASKQoDZHVlGAIgASgLMhoudGFza2QuaW50ZXJuYWwudjEuRHVlSGludEgAEi8KBmNhbmNlbBgDIAEoCzIdLnRhc2tkLmludGVybmFsLnYxLkNhbmNlbEhpbnRIAEIFCgNtc2ciNQoMTGlua1Jlc3BvbnNlEg0KBWVwb2NoGAEgASgDEhYKDmxlYWRlcl9hZGRyZXNzGAIgASgJMq8BCgtMaW5rU2VydmljZRJLCgRMaW5rEh4udGFza2QuaW50ZXJuYWwudjEuTGlua1JlcXVlc3QaHy50YXNrZC5pbnRlcm5hbC52MS5MaW5rUmVzcG9uc2UoATABElMKCERlc2NyaWJlEiIudGFza2QuaW50ZXJuYWwudjEuRGVzY3JpYmVSZXF1ZXN0GiMudGFza2QuaW50ZXJuYWwudjEuRGVzY3JpYmVSZXNwb25zZWIGcHJvdG8z", [file_taskd_v1_cluster_service]);
+  fileDesc("Chx0YXNrZC9pbnRlcm5hbC92MS9saW5rLnByb3RvEhF0YXNrZC5pbnRlcm5hbC52MSIRCg9EZXNjcmliZVJlcXVlc3QiQQoQRGVzY3JpYmVSZXNwb25zZRItCgdjbHVzdGVyGAEgASgLMhwudGFza2QudjEuR2V0Q2x1c3RlclJlc3BvbnNlIhsKCVJlYWR5SGludBIOCgZxdWV1ZXMYASADKAkiHAoHRHVlSGludBIRCglydW5fYXRfbXMYASABKAMiLgoKQ2FuY2VsSGludBIPCgd0YXNrX2lkGAEgASgJEg8KB2F0dGVtcHQYAiABKAUiDgoMU2NoZWR1bGVIaW50ItQBCgtMaW5rUmVxdWVzdBItCgVyZWFkeRgBIAEoCzIcLnRhc2tkLmludGVybmFsLnYxLlJlYWR5SGludEgAEikKA2R1ZRgCIAEoCzIaLnRhc2tkLmludGVybmFsLnYxLkR1ZUhpbnRIABIvCgZjYW5jZWwYAyABKAsyHS50YXNrZC5pbnRlcm5hbC52MS5DYW5jZWxIaW50SAASMwoIc2NoZWR1bGUYBCABKAsyHy50YXNrZC5pbnRlcm5hbC52MS5TY2hlZHVsZUhpbnRIAEIFCgNtc2ciNQoMTGlua1Jlc3BvbnNlEg0KBWVwb2NoGAEgASgDEhYKDmxlYWRlcl9hZGRyZXNzGAIgASgJMq8BCgtMaW5rU2VydmljZRJLCgRMaW5rEh4udGFza2QuaW50ZXJuYWwudjEuTGlua1JlcXVlc3QaHy50YXNrZC5pbnRlcm5hbC52MS5MaW5rUmVzcG9uc2UoATABElMKCERlc2NyaWJlEiIudGFza2QuaW50ZXJuYWwudjEuRGVzY3JpYmVSZXF1ZXN0GiMudGFza2QuaW50ZXJuYWwudjEuRGVzY3JpYmVSZXNwb25zZWIGcHJvdG8z", [file_taskd_v1_cluster_service]);
 
 /**
  * @generated from message taskd.internal.v1.DescribeRequest
@@ -107,6 +107,21 @@ export const CancelHintSchema: GenMessage<CancelHint> = /*@__PURE__*/
   messageDesc(file_taskd_internal_v1_link, 4);
 
 /**
+ * Hint: a schedule was created or changed; the leader re-reads its next fire times.
+ *
+ * @generated from message taskd.internal.v1.ScheduleHint
+ */
+export type ScheduleHint = Message<"taskd.internal.v1.ScheduleHint"> & {
+};
+
+/**
+ * Describes the message taskd.internal.v1.ScheduleHint.
+ * Use `create(ScheduleHintSchema)` to create a new message.
+ */
+export const ScheduleHintSchema: GenMessage<ScheduleHint> = /*@__PURE__*/
+  messageDesc(file_taskd_internal_v1_link, 5);
+
+/**
  * @generated from message taskd.internal.v1.LinkRequest
  */
 export type LinkRequest = Message<"taskd.internal.v1.LinkRequest"> & {
@@ -131,6 +146,12 @@ export type LinkRequest = Message<"taskd.internal.v1.LinkRequest"> & {
      */
     value: CancelHint;
     case: "cancel";
+  } | {
+    /**
+     * @generated from field: taskd.internal.v1.ScheduleHint schedule = 4;
+     */
+    value: ScheduleHint;
+    case: "schedule";
   } | { case: undefined; value?: undefined };
 };
 
@@ -139,7 +160,7 @@ export type LinkRequest = Message<"taskd.internal.v1.LinkRequest"> & {
  * Use `create(LinkRequestSchema)` to create a new message.
  */
 export const LinkRequestSchema: GenMessage<LinkRequest> = /*@__PURE__*/
-  messageDesc(file_taskd_internal_v1_link, 5);
+  messageDesc(file_taskd_internal_v1_link, 6);
 
 /**
  * LinkResponse: the first one names the leader's epoch; a passive scheduler answers
@@ -165,7 +186,7 @@ export type LinkResponse = Message<"taskd.internal.v1.LinkResponse"> & {
  * Use `create(LinkResponseSchema)` to create a new message.
  */
 export const LinkResponseSchema: GenMessage<LinkResponse> = /*@__PURE__*/
-  messageDesc(file_taskd_internal_v1_link, 6);
+  messageDesc(file_taskd_internal_v1_link, 7);
 
 /**
  * LinkService connects apiservers to the scheduler leader. Not part of the public
