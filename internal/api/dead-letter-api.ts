@@ -8,6 +8,7 @@ import type { Db } from '../storage/db.js';
 import { deadLetterGet, deadLetterList, deadLetterMarkReplayed, deadLetterPurge } from '../storage/dead-letter-store.js';
 import { workflowAdoptReplay } from '../storage/workflow-store.js';
 import { taskGet, taskInsertMany } from '../storage/task-store.js';
+import { checkId } from './check-id.js';
 import { keysetPage, pageAfterId, pageLimit } from './keyset-page.js';
 import type { ReadyHints } from './task-api.js';
 
@@ -58,7 +59,7 @@ export class DeadLetterApi {
 
   /** One dead letter with its payload and every attempt. Throws `invalid` (id) or `not_found`. */
   async get(namespace: string, id: string): Promise<DeadLetter> {
-    const key = checkedId(id);
+    const key = checkId(id);
     const d = await deadLetterGet(this.opts.db.orm, { namespace: namespace || 'default', id: key });
     if (!d) throw notFound(id);
     return d;
@@ -71,7 +72,7 @@ export class DeadLetterApi {
    * task. Throws `invalid` (id) or `not_found`.
    */
   async replay(namespace: string, id: string): Promise<Replayed> {
-    const key = checkedId(id);
+    const key = checkId(id);
     const ns = namespace || 'default';
     const now = new Date(this.base.clock.now());
     const r = await this.opts.db.tx(async (tx): Promise<Replayed> => {
@@ -110,10 +111,5 @@ export class DeadLetterApi {
   }
 }
 
-function checkedId(id: string): string {
-  if (!id) throw DomainError.invalid([{ field: 'id', description: 'is required' }]);
-  if (!isUuid(id)) throw DomainError.invalid([{ field: 'id', description: 'must be a UUID' }]);
-  return id.toLowerCase();
-}
 
 const notFound = (id: string): DomainError => new DomainError('not_found', `dead letter ${id} not found`);

@@ -9,6 +9,8 @@ import { scheduleFire, type FireOutcome } from '../storage/schedule-fire.js';
 import {
   scheduleAdvance, scheduleDelete, scheduleGet, scheduleInsert, scheduleList, scheduleSave, type ScheduleState,
 } from '../storage/schedule-store.js';
+import { checkId } from './check-id.js';
+import { keysetPage, pageAfterId, pageLimit } from './keyset-page.js';
 import type { ReadyHints } from './task-api.js';
 
 /** A note to the leader that a schedule was created or changed; best effort (the leader also polls). */
@@ -31,15 +33,9 @@ export interface ScheduleUpdateInput {
   spec: ScheduleSpecInput;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const UPDATABLE = ['name', 'cron', 'time_zone', 'task', 'workflow', 'misfire_policy', 'misfire_cap', 'misfire_grace', 'overlap_policy', 'start_at', 'end_at'];
 const NEXT_FIRES = 5;
 
-function checkId(id: string): string {
-  if (!id) throw DomainError.invalid([{ field: 'id', description: 'is required' }]);
-  if (!UUID.test(id)) throw DomainError.invalid([{ field: 'id', description: 'must be a UUID' }]);
-  return id.toLowerCase();
-}
 
 /**
  * The apiserver's schedule operations, protocol-free; each request is one transaction.
@@ -70,18 +66,12 @@ export class ScheduleApi {
 
   /** Lists schedules newest first; keyset paging on the immutable id. */
   async list(p: { namespace: string; pageSize: number; pageToken: string }): Promise<{ schedules: ScheduleView[]; nextPageToken: string }> {
-    const limit = p.pageSize || 100;
-    if (limit < 1 || limit > 1000) throw DomainError.invalid([{ field: 'page_size', description: 'must be from 1 to 1000' }]);
-    let afterId: string | undefined;
-    if (p.pageToken) {
-      afterId = Buffer.from(p.pageToken, 'base64url').toString();
-      if (!UUID.test(afterId)) throw DomainError.invalid([{ field: 'page_token', description: 'is not a token this server issued' }]);
-    }
+    const limit = pageLimit(p.pageSize);
+    const afterId = pageAfterId(p.pageToken);
     const found = await scheduleList(this.opts.db.orm, { namespace: p.namespace || 'default', afterId, limit: limit + 1 });
-    const page = found.slice(0, limit);
-    const last = page[page.length - 1];
+    const { page, nextPageToken } = keysetPage(found, limit);
     const now = this.base.clock.now();
-    return { schedules: page.map((s) => this.view(s, now)), nextPageToken: found.length > limit && last ? Buffer.from(last.id).toString('base64url') : '' };
+    return { schedules: page.map((s) => this.view(s, now)), nextPageToken };
   }
 
   /** Changes the fields the mask names, if `version` is still the etag; else `conflict` (ABORTED) naming the current one. */

@@ -3,6 +3,8 @@ import { validateTaskSpec, type SpecLimits, type TaskSpecInput } from '../domain
 import type { Json, NewTask, Task, TaskStatus } from '../domain/task.js';
 import type { Base } from '../shared/base.js';
 import type { Db } from '../storage/db.js';
+import { checkId } from './check-id.js';
+import { keysetPage, pageAfterId, pageLimit } from './keyset-page.js';
 import { taskCancel, taskUpdate, type TaskChanges } from '../storage/task-mutations.js';
 import { taskGet, taskInsertMany, taskList, type Inserted } from '../storage/task-store.js';
 
@@ -16,7 +18,6 @@ export interface ReadyHints {
   cancelled(taskId: string, attempt: number): void;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_BATCH = 10_000;
 
 export interface ListInput {
@@ -46,11 +47,6 @@ export interface UpdateInput {
 
 const UPDATABLE = new Set(['priority', 'run_at', 'delay', 'payload', 'labels']);
 
-function checkId(id: string): string {
-  if (!id) throw DomainError.invalid([{ field: 'id', description: 'is required' }]);
-  if (!UUID.test(id)) throw DomainError.invalid([{ field: 'id', description: 'must be a UUID' }]);
-  return id.toLowerCase();
-}
 
 /** Validates an update with the submission rules (same field names, same limits). */
 function validateChanges(p: UpdateInput, limits: SpecLimits, now: number): TaskChanges {
@@ -153,14 +149,9 @@ export class TaskApi {
   }
 
   async list(p: ListInput): Promise<{ tasks: Task[]; nextPageToken: string }> {
-    const limit = p.pageSize || 100;
-    if (limit < 1 || limit > 1000) throw DomainError.invalid([{ field: 'page_size', description: 'must be from 1 to 1000' }]);
-    let afterId: string | undefined;
-    if (p.pageToken) {
-      afterId = Buffer.from(p.pageToken, 'base64url').toString();
-      if (!UUID.test(afterId)) throw DomainError.invalid([{ field: 'page_token', description: 'is not a token this server issued' }]);
-    }
-    if (p.workflowId && !UUID.test(p.workflowId)) throw DomainError.invalid([{ field: 'workflow_id', description: 'must be a UUID' }]);
+    const limit = pageLimit(p.pageSize);
+    const afterId = pageAfterId(p.pageToken);
+    if (p.workflowId) checkId(p.workflowId, 'workflow_id');
     const labels: Record<string, string> = {};
     for (const [i, sel] of p.labels.entries()) {
       const eq = sel.indexOf('=');
@@ -171,9 +162,7 @@ export class TaskApi {
       namespace: p.namespace || 'default', statuses: p.statuses, type: p.type || undefined, queue: p.queue || undefined,
       workflowId: p.workflowId || undefined, labels, afterId, limit: limit + 1,
     });
-    const more = tasks.length > limit;
-    const page = more ? tasks.slice(0, limit) : tasks;
-    const last = page[page.length - 1];
-    return { tasks: page, nextPageToken: more && last ? Buffer.from(last.id).toString('base64url') : '' };
+    const { page, nextPageToken } = keysetPage(tasks, limit);
+    return { tasks: page, nextPageToken };
   }
 }

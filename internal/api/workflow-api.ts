@@ -5,15 +5,11 @@ import type { Base } from '../shared/base.js';
 import { sleep } from '../shared/sleep.js';
 import type { Db } from '../storage/db.js';
 import { workflowCancel, workflowGet, workflowInsert, workflowList, type WorkflowRecord } from '../storage/workflow-store.js';
+import { checkId } from './check-id.js';
+import { keysetPage, pageAfterId, pageLimit } from './keyset-page.js';
 import type { ReadyHints } from './task-api.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-function checkId(id: string): string {
-  if (!id) throw DomainError.invalid([{ field: 'id', description: 'is required' }]);
-  if (!UUID.test(id)) throw DomainError.invalid([{ field: 'id', description: 'must be a UUID' }]);
-  return id.toLowerCase();
-}
 
 /** The apiserver's workflow operations, protocol-free; each request one transaction. */
 export class WorkflowApi {
@@ -46,17 +42,12 @@ export class WorkflowApi {
   }
 
   async list(p: { namespace: string; statuses: WorkflowStatus[]; pageSize: number; pageToken: string }): Promise<{ workflows: WorkflowRecord[]; nextPageToken: string }> {
-    const limit = p.pageSize || 100;
-    if (limit < 1 || limit > 1000) throw DomainError.invalid([{ field: 'page_size', description: 'must be from 1 to 1000' }]);
-    let afterId: string | undefined;
-    if (p.pageToken) {
-      afterId = Buffer.from(p.pageToken, 'base64url').toString();
-      if (!UUID.test(afterId)) throw DomainError.invalid([{ field: 'page_token', description: 'is not a token this server issued' }]);
-    }
-    const ws = await workflowList(this.opts.db.orm, { namespace: p.namespace || 'default', statuses: p.statuses, afterId, limit: limit + 1 });
-    const page = ws.slice(0, limit);
-    const last = page[page.length - 1];
-    return { workflows: page, nextPageToken: ws.length > limit && last ? Buffer.from(last.id).toString('base64url') : '' };
+    const limit = pageLimit(p.pageSize);
+    const ws = await workflowList(this.opts.db.orm, {
+      namespace: p.namespace || 'default', statuses: p.statuses, afterId: pageAfterId(p.pageToken), limit: limit + 1,
+    });
+    const { page, nextPageToken } = keysetPage(ws, limit);
+    return { workflows: page, nextPageToken };
   }
 
   /** Cancels every unfinished task of a workflow; running attempts are told to stop. */

@@ -1,24 +1,12 @@
 import { create } from '@bufbuild/protobuf';
 import type { DeadLetterPurgeInput } from '../../api/dead-letter-api.js';
 import type { DeadLetter } from '../../domain/dead-letter.js';
-import type { Attempt } from '../../domain/task.js';
 import {
   DeadLetterSchema, type DeadLetter as PbDeadLetter, type PurgeDeadLettersRequest,
 } from '../../../gen/taskd/v1/dead_letter_service_pb.js';
-import { AttemptSchema, type Attempt as PbAttempt } from '../../../gen/taskd/v1/task_pb.js';
 import { dateOf, timestampOf, valueOf } from './json.js';
-import { errorToPb, statusToPb } from './task.js';
+import { attemptToPb, errorToPb } from './task.js';
 
-function attemptToPb(a: Attempt): PbAttempt {
-  return create(AttemptSchema, {
-    number: a.number,
-    workerId: a.workerId,
-    startedAt: timestampOf(a.startedAt),
-    endedAt: timestampOf(a.endedAt),
-    status: statusToPb(a.status),
-    error: errorToPb(a.error),
-  });
-}
 
 /** A domain dead letter as read back over the API; unset replay fields are empty. */
 export function deadLetterToPb(d: DeadLetter): PbDeadLetter {

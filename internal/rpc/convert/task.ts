@@ -1,8 +1,8 @@
 import { create } from '@bufbuild/protobuf';
 import type { TaskSpecInput } from '../../domain/task-spec.js';
-import type { Task, TaskError, TaskStatus } from '../../domain/task.js';
+import type { Attempt, Task, TaskError, TaskStatus } from '../../domain/task.js';
 import {
-  AttemptSchema, TaskErrorSchema, TaskSchema, TaskStatus as PbStatus, type Task as PbTask, type TaskError as PbTaskError,
+  AttemptSchema, TaskErrorSchema, TaskSchema, TaskStatus as PbStatus, type Attempt as PbAttempt, type Task as PbTask, type TaskError as PbTaskError,
   type TaskSpec,
 } from '../../../gen/taskd/v1/task_pb.js';
 import { dateOf, durationOf, jsonOf, msOf, timestampOf, valueOf } from './json.js';
@@ -61,6 +61,18 @@ export function errorFromPb(e: PbTaskError): TaskError {
   return { message: e.message, kind: e.kind || 'handler', retryable: e.retryable };
 }
 
+/** One attempt as read back over the API. */
+export function attemptToPb(a: Attempt): PbAttempt {
+  return create(AttemptSchema, {
+    number: a.number,
+    workerId: a.workerId,
+    startedAt: timestampOf(a.startedAt),
+    endedAt: timestampOf(a.endedAt),
+    status: statusToPb(a.status),
+    error: errorToPb(a.error),
+  });
+}
+
 /** A domain task as read back over the API. */
 export function taskToPb(t: Task): PbTask {
   return create(TaskSchema, {
@@ -83,16 +95,7 @@ export function taskToPb(t: Task): PbTask {
     labels: t.labels,
     notify: t.notify ? { webhookUrl: t.notify.webhookUrl ?? '', email: t.notify.email ?? '' } : undefined,
     status: statusToPb(t.status),
-    attempts: t.attempts.map((a) =>
-      create(AttemptSchema, {
-        number: a.number,
-        workerId: a.workerId,
-        startedAt: timestampOf(a.startedAt),
-        endedAt: timestampOf(a.endedAt),
-        status: statusToPb(a.status),
-        error: errorToPb(a.error),
-      }),
-    ),
+    attempts: t.attempts.map(attemptToPb),
     output: t.output === null ? undefined : valueOf(t.output),
     error: errorToPb(t.error),
     version: BigInt(t.version),
