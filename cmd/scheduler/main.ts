@@ -15,7 +15,10 @@ runProcess(logger, async (signal) => {
   if (!config.TASKD_REDIS_URL) throw new Error('invalid configuration: TASKD_REDIS_URL is required');
   const db = openPostgres(config.TASKD_DATABASE_URL, { max: config.TASKD_DATABASE_POOL, onError: (e) => logger.warn({ err: e.message }, 'postgres') });
   const lock = new RedisLeaderLock({
-    url: config.TASKD_REDIS_URL, prefix: config.TASKD_REDIS_PREFIX, commandTimeoutMs: config.TASKD_LOCK_RENEW_MS,
+    // A renewal may wait up to half the TTL: the leader's deadline is computed from the send
+    // time, so a slow answer is still safe, while a 1 s timeout turned every event-loop
+    // stall into a lost renewal and a needless step-down (load test, 1,000 streams).
+    url: config.TASKD_REDIS_URL, prefix: config.TASKD_REDIS_PREFIX, commandTimeoutMs: Math.floor(config.TASKD_LOCK_TTL_MS / 2),
     onError: (e) => logger.debug({ err: e.message }, 'redis'),
   });
   const presence = new RedisPresence({ url: config.TASKD_REDIS_URL, prefix: config.TASKD_REDIS_PREFIX });
