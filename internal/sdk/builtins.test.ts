@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { JsonValue } from '@bufbuild/protobuf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpHandler, noopHandler, registerBuiltins, sleepHandler, stepsHandler } from './builtins.js';
+import { CheckpointError } from './checkpoint-error.js';
 import { NonRetryableError } from './non-retryable-error.js';
 import type { Handler, TaskContext } from './task-context.js';
 
@@ -68,6 +69,22 @@ describe('builtins', () => {
     expect(await stepsHandler(ctx)).toEqual({ steps: 5, resumedFrom: 3 });
     expect(saved).toEqual([{ step: 4 }, { step: 5 }]);
     await expect(stepsHandler(context({ steps: -1 }))).rejects.toThrow('payload.steps: must be a non-negative integer');
+  });
+
+  it('steps survives a failover: skips an UNAVAILABLE checkpoint, retries an ABORTED one once, stops on a stale lease', async () => {
+    const calls: string[] = [];
+    const answers = ['UNAVAILABLE', 'ABORTED', 'ok', 'ok'];
+    const ctx = context({ steps: 3, stepMs: 0 });
+    ctx.checkpoint = (data: JsonValue) => {
+      const a = answers.shift() ?? 'ok';
+      calls.push(`${JSON.stringify(data)}:${a}`);
+      return a === 'ok' ? Promise.resolve({ version: calls.length }) : Promise.reject(new CheckpointError(a, 'test'));
+    };
+    expect(await stepsHandler(ctx)).toEqual({ steps: 3, resumedFrom: 0 });
+    expect(calls).toEqual(['{"step":1}:UNAVAILABLE', '{"step":2}:ABORTED', '{"step":2}:ok', '{"step":3}:ok']);
+    const stale = context({ steps: 2, stepMs: 0 });
+    stale.checkpoint = () => Promise.reject(new CheckpointError('FAILED_PRECONDITION', 'stale lease'));
+    await expect(stepsHandler(stale)).rejects.toThrow('stale lease');
   });
 
   it('noop returns its payload', async () => {

@@ -1,5 +1,6 @@
 import type { JsonValue } from '@bufbuild/protobuf';
 import { sleep } from '../shared/sleep.js';
+import { CheckpointError } from './checkpoint-error.js';
 import { NonRetryableError } from './non-retryable-error.js';
 import type { Handler, TaskContext } from './task-context.js';
 
@@ -51,10 +52,28 @@ export const stepsHandler: Handler = async (ctx) => {
   const resumedFrom = isObject(saved ?? null) && typeof (saved as JsonObject).step === 'number' ? ((saved as JsonObject).step as number) : 0;
   for (let step = resumedFrom; step < steps; step++) {
     if (!(await sleep(stepMs, ctx.signal))) throw ctx.signal.reason;
-    await ctx.checkpoint({ step: step + 1 });
+    await saveProgress(ctx, { step: step + 1 });
   }
   return { steps, resumedFrom };
 };
+
+/**
+ * Stores a checkpoint, tolerating what a failover does to it: UNAVAILABLE (the stream
+ * broke) is skipped, since the next checkpoint carries the progress; ABORTED under a
+ * still-valid lease means our own earlier write landed unacknowledged, so it is retried
+ * once at the version the SDK now knows. Anything else (a stale lease) ends the attempt.
+ */
+async function saveProgress(ctx: TaskContext, data: JsonValue): Promise<void> {
+  for (let tries = 0; ; tries++) {
+    try {
+      await ctx.checkpoint(data);
+      return;
+    } catch (e) {
+      if (e instanceof CheckpointError && e.code === 'UNAVAILABLE') return;
+      if (!(e instanceof CheckpointError && e.code === 'ABORTED' && tries === 0)) throw e;
+    }
+  }
+}
 
 interface HttpRequestSpec {
   url: string;
