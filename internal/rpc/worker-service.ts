@@ -51,10 +51,10 @@ export function workerServiceImpl(
           },
         },
       });
-      const pump = readInbound(it, d, session, opts.logger).finally(() => d.detach(session, 'stream closed'));
+      // The inbound half runs beside the outbound one; when the worker half-closes, the session detaches.
+      void readInbound(it, d, session, opts.logger).finally(() => d.detach(session, 'stream closed'));
       ctx.signal.addEventListener('abort', () => d.detach(session, 'client gone'), { once: true });
       for await (const msg of session.out) yield toPb(msg);
-      await Promise.race([pump, Promise.resolve()]);
       if (session.closedReason !== 'stream closed' && session.closedReason !== 'client gone') {
         throw new ConnectError(`stream ended: ${session.closedReason}`, Code.Unavailable);
       }
