@@ -24,6 +24,7 @@ export interface KeeperEvents {
 
 /** A new lease from a claim. */
 export interface LeaseInit extends AttemptRef {
+  workerId: string;
   queue: string;
   retryPolicy: RetryPolicy;
   timeoutMs: number | null;
@@ -59,7 +60,7 @@ export class AttemptKeeper extends EventEmitter<KeeperEvents> {
     for (const r of running) {
       const deadlineAt = r.timeoutMs ? mono + (r.attemptStartedAt.getTime() + r.timeoutMs - wall) : Infinity;
       this.leases.add({
-        taskId: r.taskId, attempt: r.attempt, leaseToken: r.leaseToken, queue: r.queue, retryPolicy: r.retryPolicy,
+        taskId: r.taskId, attempt: r.attempt, leaseToken: r.leaseToken, workerId: r.workerId, queue: r.queue, retryPolicy: r.retryPolicy,
         timeoutMs: r.timeoutMs, session: undefined, orphanExpiresAt: expiresAt, finishing: false, deadlineAt,
       });
     }

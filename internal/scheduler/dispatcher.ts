@@ -6,11 +6,11 @@ import { Kicker } from '../shared/kicker.js';
 import { sleep } from '../shared/sleep.js';
 import type { Db } from '../storage/db.js';
 import {
-  taskClaimReady, taskNextDue, taskPromoteDue, type Claimed,
+  taskAssignments, taskClaimReady, taskNextDue, taskPromoteDue, type Claimed,
 } from '../storage/dispatch-store.js';
 import { leadershipFence } from '../storage/leadership-store.js';
 import { AttemptKeeper } from './attempt-keeper.js';
-import type { AttemptRef, HelloIn, ResultIn } from './messages.js';
+import type { AttemptRef, HelloIn, ResultIn, ToWorker } from './messages.js';
 import { WorkerSession } from './worker-session.js';
 
 export interface DispatcherOptions {
@@ -105,7 +105,13 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     }
   }
 
-  /** Registers a worker stream; adopts the attempts it re-announces whose leases are live. */
+  /**
+   * Registers a worker stream; adopts the attempts it re-announces whose leases are live.
+   * Orphaned leases claimed for this worker that it does not announce were never
+   * delivered (the old leader or the stream died between the claim and the Assign; a
+   * worker announces every attempt it holds, results unacknowledged included): they are
+   * re-sent to it as it grants credit, the same attempt, so a failover costs no attempt.
+   */
   attach(hello: HelloIn): { session: WorkerSession; adopted: AttemptRef[] } {
     const session = new WorkerSession(hello, this.base.clock.monotonic());
     this.sessions.set(session.id, session);
@@ -117,8 +123,42 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
         adopted.push(ref);
       }
     }
-    this.base.logger.info({ workerId: hello.workerId, session: session.id, adopted: adopted.length }, 'worker attached');
+    const announced = new Set(hello.running.map((r) => r.taskId));
+    const undelivered = this.keeper.leases.orphansOf(hello.workerId).filter((l) => !announced.has(l.taskId));
+    if (undelivered.length > 0) void this.redeliver(session, undelivered);
+    this.base.logger.info(
+      { workerId: hello.workerId, session: session.id, adopted: adopted.length, undelivered: undelivered.length }, 'worker attached');
     return { session, adopted };
+  }
+
+  /** Reads the undelivered assignments back from Postgres, then sends them as credits allow. */
+  private async redeliver(session: WorkerSession, leases: AttemptRef[]): Promise<void> {
+    session.undelivered = undefined;
+    try {
+      const refs = leases.map((l) => ({ taskId: l.taskId, attempt: l.attempt, leaseToken: l.leaseToken }));
+      session.undelivered = await taskAssignments(this.opts.db.orm, { refs });
+    } catch (e) {
+      // Not fatal: the orphaned leases lapse and the tasks are retried.
+      this.base.logger.warn({ err: (e as Error).message, workerId: session.workerId }, 'reading undelivered assignments failed');
+      session.undelivered = [];
+    }
+    this.flushUndelivered(session);
+    this.kicker.kick();
+  }
+
+  /** Re-sends undelivered assignments whose leases are still orphaned, one per credit. */
+  private flushUndelivered(session: WorkerSession): void {
+    const queue = session.undelivered;
+    while (queue && queue.length > 0 && session.credits > 0 && !session.closedReason) {
+      const c = queue.shift() as Claimed & { startedAt: Date };
+      const lease = this.keeper.leases.match({ taskId: c.id, attempt: c.attempt, leaseToken: c.leaseToken });
+      if (!lease || lease.finishing || lease.session) continue;
+      this.keeper.leases.adopt(lease, session);
+      session.credits--;
+      session.send(assignOf(c, c.timeoutMs ? new Date(c.startedAt.getTime() + c.timeoutMs) : null));
+      this.base.logger.info({ taskId: c.id, attempt: c.attempt, workerId: session.workerId }, 'undelivered attempt re-sent');
+      this.emit('assigned', { taskId: c.id, attempt: c.attempt, workerId: session.workerId });
+    }
   }
 
   /** The stream ended: its leases become orphans that lapse one TTL after its last heartbeat. */
@@ -132,6 +172,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
   credit(session: WorkerSession, slots: number): void {
     this.seen(session);
     session.credits += slots;
+    this.flushUndelivered(session);
     this.kicker.kick();
   }
 
@@ -226,6 +267,8 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     for (const s of this.sessions.values()) {
       // Heartbeats come several times per lease TTL: a quiet session gets no new work.
       if (s.credits <= 0 || s.draining || s.closedReason || s.lastSeen < silentSince) continue;
+      // Undelivered attempts take this session's credits before new work does.
+      if (s.undelivered === undefined || s.undelivered.length > 0) continue;
       const g = groups.get(s.groupKey);
       if (g) g.push(s);
       else groups.set(s.groupKey, [s]);
@@ -274,15 +317,20 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
   private assign(session: WorkerSession, c: Claimed): void {
     session.credits--;
     const ref = { taskId: c.id, attempt: c.attempt, leaseToken: c.leaseToken };
-    const deadline = this.keeper.add({ ...ref, queue: c.queue, retryPolicy: c.retryPolicy, timeoutMs: c.timeoutMs },
+    const deadline = this.keeper.add(
+      { ...ref, workerId: session.workerId, queue: c.queue, retryPolicy: c.retryPolicy, timeoutMs: c.timeoutMs },
       session.closedReason ? undefined : session);
-    session.send({
-      kind: 'assign', ref, namespace: c.namespace, type: c.type, queue: c.queue, payload: c.payload,
-      idempotencyKey: c.idempotencyKey, labels: c.labels, deadline, checkpoint: c.checkpoint,
-      workflowId: c.workflowId, parentOutputs: c.parentOutputs,
-    });
+    session.send(assignOf(c, deadline));
     this.emit('assigned', { taskId: c.id, attempt: c.attempt, workerId: session.workerId });
   }
+}
+
+function assignOf(c: Claimed, deadline: Date | null): ToWorker {
+  return {
+    kind: 'assign', ref: { taskId: c.id, attempt: c.attempt, leaseToken: c.leaseToken }, namespace: c.namespace, type: c.type,
+    queue: c.queue, payload: c.payload, idempotencyKey: c.idempotencyKey, labels: c.labels, deadline, checkpoint: c.checkpoint,
+    workflowId: c.workflowId, parentOutputs: c.parentOutputs,
+  };
 }
 
 /** Spreads up to `max` slots round-robin over the sessions' credits. */

@@ -4,6 +4,8 @@ import type { WorkerSession } from './worker-session.js';
 
 /** A live lease: a running attempt and who holds it. */
 export interface Lease extends AttemptRef {
+  /** The worker the attempt was claimed for (Postgres tasks.worker_id). */
+  workerId: string | null;
   queue: string;
   retryPolicy: RetryPolicy;
   timeoutMs: number | null;
@@ -73,6 +75,11 @@ export class LeaseTable {
       }
     }
     session.held.clear();
+  }
+
+  /** Orphaned leases claimed for `workerId` that are not being finished. */
+  orphansOf(workerId: string): Lease[] {
+    return [...this.leases.values()].filter((l) => !l.session && !l.finishing && l.workerId === workerId);
   }
 
   /** Leases that lapsed (no heartbeat) or timed out by monotonic time `now`, not already being finished. */

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { AsyncQueue } from '../shared/async-queue.js';
+import type { Claimed } from '../storage/dispatch-store.js';
 import type { HelloIn, ToWorker } from './messages.js';
 
 /**
@@ -19,6 +20,11 @@ export class WorkerSession {
   lastSeen: number;
   /** Groups sessions that accept the same work, so one claim serves them all. */
   readonly groupKey: string;
+  /**
+   * Attempts claimed for this worker that it never received (see Dispatcher.attach),
+   * re-sent as credits allow; undefined until they are read back from Postgres.
+   */
+  undelivered: (Claimed & { startedAt: Date })[] | undefined = [];
   /** Set when the stream ended; a closed session receives nothing. */
   closedReason: string | undefined;
 

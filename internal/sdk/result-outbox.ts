@@ -36,6 +36,11 @@ export class ResultOutbox {
     return this.held.size;
   }
 
+  /** The attempts whose results are held: the worker still holds their leases. */
+  refs(): AttemptRef[] {
+    return [...this.held.values()].map((e) => e.ref);
+  }
+
   /** Holds the outcome of `ref` and sends it if a session is welcomed. */
   add(ref: AttemptRef, outcome: AttemptOutcome): void {
     const entry = { ref, outcome, refusals: 0 };

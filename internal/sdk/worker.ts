@@ -149,7 +149,8 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     const stream = openSchedulerStream({ address, token, keepalive });
     const session = new WorkerSession(stream, this.host, { welcomeTimeoutMs, defaultHeartbeatMs, closeGraceMs }, this.logger);
     this.session = session;
-    const running = [...this.attempts.values()].map((a) => a.ref);
+    // Results awaiting their ack are announced too: the leader must not think them undelivered.
+    const running = [...this.attempts.values()].map((a) => a.ref).concat(this.outbox.refs());
     this.announced = new Set(running.map(attemptKey));
     const { workerId, queues, slots, labels } = this.opts;
     const hello: WorkerMessage = { kind: 'hello', workerId, taskTypes: [...this.handlers.keys()], queues, slots, labels, running };

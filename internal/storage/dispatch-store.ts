@@ -40,35 +40,44 @@ export async function taskClaimReady(
   },
 ): Promise<Claimed[]> {
   if (p.slots.length === 0) return [];
-  const r = await rows<{
-    id: string; slot: number; attempt: number; lease_token: string; namespace: string; type: string; queue: string;
-    payload: Json | null; idempotency_key: string | null; labels: Record<string, string>; timeout_ms: number | null;
-    retry_policy: RetryPolicy; checkpoint: Json | null; checkpoint_version: number; workflow_id: string | null;
-    parent_outputs: Record<string, Json> | null;
-  }>(
+  const r = await rows<ClaimedRow & { slot: number }>(
     ex,
     sql`with picked as (
           select id, row_number() over () as slot from (${readyTasksQuery({ ...p, limit: p.slots.length })}) c),
         slots as (select w, s as slot from unnest(${toPgArray(p.slots)}::text[]) with ordinality as x(w, s)),
         upd as (
           update tasks t set status = 'RUNNING', attempt = t.attempt + 1, lease_token = gen_random_uuid(),
-            worker_id = slots.w, started_at = coalesce(t.started_at, ${p.now}), updated_at = ${p.now},
-            version = t.version + 1, epoch = ${p.epoch}
+            -- An attempt never starts before its task became ready: a release committed
+            -- after this leader read its clock still orders before the start.
+            worker_id = slots.w, started_at = coalesce(t.started_at, greatest(${p.now}::timestamptz, t.updated_at)),
+            updated_at = greatest(${p.now}::timestamptz, t.updated_at), version = t.version + 1, epoch = ${p.epoch}
           from picked join slots using (slot)
           where t.id = picked.id
           returning t.id, picked.slot, t.attempt, t.lease_token, t.worker_id, t.namespace, t.type, t.queue, t.payload,
             t.idempotency_key, t.labels, t.timeout_ms, t.retry_policy, t.checkpoint, t.checkpoint_version, t.workflow_id,
+            t.updated_at as began_at,
             case when t.workflow_id is null then null else (
               select jsonb_object_agg(p.node, coalesce(p.output, 'null'::jsonb)) from task_edges e join tasks p on p.id = e.parent_id
               where e.child_id = t.id) end as parent_outputs),
         ins as (
           insert into attempts (task_id, number, worker_id, lease_token, status, epoch, started_at)
-          select id, attempt, worker_id, lease_token, 'RUNNING', ${p.epoch}, ${p.now} from upd)
+          select id, attempt, worker_id, lease_token, 'RUNNING', ${p.epoch}, began_at from upd)
         select * from upd`,
   );
-  return r.map((x) => ({
+  return r.map((x) => claimedOf(x, Number(x.slot) - 1));
+}
+
+interface ClaimedRow {
+  id: string; attempt: number; lease_token: string; namespace: string; type: string; queue: string;
+  payload: Json | null; idempotency_key: string | null; labels: Record<string, string>; timeout_ms: number | null;
+  retry_policy: RetryPolicy; checkpoint: Json | null; checkpoint_version: number; workflow_id: string | null;
+  parent_outputs: Record<string, Json> | null;
+}
+
+function claimedOf(x: ClaimedRow, slot: number): Claimed {
+  return {
     id: x.id,
-    slot: Number(x.slot) - 1,
+    slot,
     attempt: x.attempt,
     leaseToken: x.lease_token,
     namespace: x.namespace,
@@ -82,7 +91,34 @@ export async function taskClaimReady(
     checkpoint: x.checkpoint_version > 0 ? { data: x.checkpoint, version: x.checkpoint_version } : null,
     workflowId: x.workflow_id,
     parentOutputs: x.parent_outputs ?? {},
-  }));
+  };
+}
+
+/**
+ * The assignments of `refs` as a claim made them, for attempts still RUNNING under the
+ * same attempt and lease token: what a leader re-sends to a worker that never received
+ * them (claimed, then the stream or the old leader died before the Assign went out).
+ * Reads only. `startedAt` dates the attempt, for its timeout deadline.
+ */
+export async function taskAssignments(
+  ex: Executor,
+  p: { refs: { taskId: string; attempt: number; leaseToken: string }[] },
+): Promise<(Claimed & { startedAt: Date })[]> {
+  if (p.refs.length === 0) return [];
+  const r = await rows<ClaimedRow & { started_at: Date | string }>(
+    ex,
+    sql`select t.id, t.attempt, t.lease_token, t.namespace, t.type, t.queue, t.payload, t.idempotency_key, t.labels,
+          t.timeout_ms, t.retry_policy, t.checkpoint, t.checkpoint_version, t.workflow_id, a.started_at,
+          case when t.workflow_id is null then null else (
+            select jsonb_object_agg(p.node, coalesce(p.output, 'null'::jsonb)) from task_edges e join tasks p on p.id = e.parent_id
+            where e.child_id = t.id) end as parent_outputs
+        from tasks t
+        join jsonb_to_recordset(${JSON.stringify(p.refs)}::jsonb) as r("taskId" uuid, attempt int, "leaseToken" uuid)
+          on t.id = r."taskId" and t.attempt = r.attempt and t.lease_token = r."leaseToken"
+        join attempts a on a.task_id = t.id and a.number = t.attempt
+        where t.status = 'RUNNING'`,
+  );
+  return r.map((x) => ({ ...claimedOf(x, 0), startedAt: new Date(x.started_at) }));
 }
 
 /**

@@ -31,16 +31,28 @@ describe('cron schedules end to end (2 schedulers, 1 worker, real Postgres and R
   const fireCount = async (scheduleId: string): Promise<number> =>
     Number((await cluster.sql.query('select count(*) n from schedule_fires where schedule_id = $1', [scheduleId])).rows[0].n);
 
-  /** Kills the leader with SIGKILL, waits for the standby's new term, restarts the killed one as the new standby. */
-  const killLeader = async (): Promise<void> => {
+  /**
+   * Kills the leader with SIGKILL while the standby is frozen, so that no leader runs
+   * until the newest fire is more than 2 s old (longer than the 1 s misfire grace, a
+   * deterministic outage instead of whatever the takeover time happens to be); thaws the
+   * standby, waits for its new term, restarts the killed one as the new standby.
+   */
+  const killLeader = async (scheduleId: string): Promise<void> => {
     const i = await waitFor('a leader', async () => {
       const x = await cluster.leaderIndex();
       return x >= 0 ? x : undefined;
     }, 30_000);
     const before = await epochOf(i);
+    const standby = cluster.schedulers[1 - i]!.proc;
     const proc = cluster.schedulers[i]!.proc;
+    standby.stop();
     proc.kill9();
     await proc.exited;
+    await waitFor('an outage longer than the grace', async () => {
+      const r = await cluster.sql.query('select extract(epoch from now() - max(fire_at)) * 1000 ms from schedule_fires where schedule_id = $1', [scheduleId]);
+      return Number(r.rows[0].ms) > 2_200;
+    }, 30_000, 100);
+    standby.cont();
     await waitFor('the standby to take over', async () => {
       const x = await cluster.leaderIndex();
       return x >= 0 && x !== i && (await epochOf(x)) > before;
@@ -57,9 +69,9 @@ describe('cron schedules end to end (2 schedulers, 1 worker, real Postgres and R
     });
     const id = schedule!.id;
     await waitFor('the first fires', async () => (await fireCount(id)) >= 15, 60_000, 200);
-    await killLeader();
+    await killLeader(id);
     await waitFor('fires under the second leader', async () => (await fireCount(id)) >= 35, 60_000, 200);
-    await killLeader();
+    await killLeader(id);
     await waitFor('60 s of fires', async () => {
       const r = await cluster.sql.query('select extract(epoch from max(fire_at) - min(fire_at)) s from schedule_fires where schedule_id = $1', [id]);
       return Number(r.rows[0].s) >= 60;
