@@ -5,7 +5,13 @@ import type { Base } from '../shared/base.js';
 import type { Db } from '../storage/db.js';
 import { checkId } from './check-id.js';
 import { keysetPage, pageAfterId, pageLimit } from './keyset-page.js';
-import { taskCancel, taskUpdate, type TaskChanges } from '../storage/task-mutations.js';
+import { taskCancel, taskRetry, taskUpdate, type TaskChanges } from '../storage/task-mutations.js';
+import { replayTaskOf } from '../domain/dead-letter.js';
+import { deadLetterMarkReplayed } from '../storage/dead-letter-store.js';
+import { workflowAdoptReplay } from '../storage/workflow-store.js';
+import { v7 as uuidv7 } from 'uuid';
+import { sleep } from '../shared/sleep.js';
+import { TERMINAL_STATUSES } from '../domain/task.js';
 import { taskGet, taskInsertMany, taskList, type Inserted } from '../storage/task-store.js';
 
 /** Notes to the leader; best effort, they only cut latency (the leader also polls). */
@@ -126,6 +132,56 @@ export class TaskApi {
     if (out.wasRunning) this.opts.hints.cancelled(taskId, out.attempt);
     for (const c of out.propagation?.cancelled ?? []) this.opts.hints.cancelled(c.taskId, c.attempt);
     return out.task;
+  }
+
+  /**
+   * Runs a task again: one waiting out a retry backoff becomes due now; a FAILED,
+   * CANCELLED or DEAD_LETTERED one gets a fresh run with the same spec, linked to it by
+   * `replay_of` (for a dead letter, this is its replay), which takes its place in a
+   * workflow so the downstream resumes. Each task is re-run at most once: a second retry
+   * is `failed_precondition` naming the run the first created (retry that one instead).
+   */
+  async retry(namespace: string, id: string): Promise<Task> {
+    const ns = namespace || 'default';
+    const taskId = checkId(id);
+    const now = new Date(this.base.clock.now());
+    const task = await this.opts.db.tx(async (tx) => {
+      const out = await taskRetry(tx, { namespace: ns, id: taskId, now });
+      switch (out.kind) {
+        case 'not_found':
+          throw new DomainError('not_found', `task ${id} not found`);
+        case 'not_retryable':
+          throw new DomainError('failed_precondition',
+            `task ${id} is ${out.status}; only FAILED, CANCELLED or DEAD_LETTERED tasks, or ones waiting out a retry backoff, can be retried`);
+        case 'already_retried':
+          throw new DomainError('failed_precondition', `task ${id} was already retried as task ${out.by}`);
+        case 'due_now':
+          return out.task;
+      }
+      const fresh = replayTaskOf(out.original, uuidv7());
+      if (out.original.status === 'DEAD_LETTERED') await deadLetterMarkReplayed(tx, { id: taskId, replayedTaskId: fresh.id, now });
+      const [inserted] = await taskInsertMany(tx, { tasks: [fresh], now });
+      if (!inserted) throw new Error(`retry of task ${taskId}: task ${fresh.id} was not inserted`);
+      await workflowAdoptReplay(tx, { originalId: taskId, replayId: fresh.id, now });
+      return inserted.task;
+    });
+    if (task.status === 'QUEUED') this.opts.hints.ready([task.queue]);
+    return task;
+  }
+
+  /**
+   * The task now, then at each change of its version, until it ends; polls Postgres
+   * every `watchPollMs` (task events will feed this instead, docs/protocol.md).
+   */
+  async *watch(namespace: string, id: string, signal: AbortSignal, pollMs = 200): AsyncGenerator<Task> {
+    let task = await this.get(namespace, id);
+    yield task;
+    while (!TERMINAL_STATUSES.has(task.status)) {
+      if (!(await sleep(pollMs, signal))) return;
+      const next = await this.get(namespace, id);
+      if (next.version !== task.version) yield next;
+      task = next;
+    }
   }
 
   /**

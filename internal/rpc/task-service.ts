@@ -1,8 +1,8 @@
 import { create } from '@bufbuild/protobuf';
 import type { ServiceImpl } from '@connectrpc/connect';
 import {
-  CancelTaskResponseSchema, GetTaskResponseSchema, ListTasksResponseSchema, SubmitTaskResponseSchema, SubmitTasksResponseSchema,
-  TaskService, UpdateTaskResponseSchema,
+  CancelTaskResponseSchema, GetTaskResponseSchema, ListTasksResponseSchema, RetryTaskResponseSchema, SubmitTaskResponseSchema,
+  SubmitTasksResponseSchema, TaskService, UpdateTaskResponseSchema, WatchTaskResponseSchema,
 } from '../../gen/taskd/v1/task_service_pb.js';
 import type { TaskApi } from '../api/task-api.js';
 import { DomainError } from '../domain/errors.js';
@@ -47,6 +47,12 @@ export function taskServiceImpl(api: TaskApi): ServiceImpl<typeof TaskService> {
     },
     async cancelTask(req) {
       return create(CancelTaskResponseSchema, { task: taskToPb(await api.cancel(req.namespace, req.id, req.reason)) });
+    },
+    async retryTask(req) {
+      return create(RetryTaskResponseSchema, { task: taskToPb(await api.retry(req.namespace, req.id)) });
+    },
+    async *watchTask(req, ctx) {
+      for await (const t of api.watch(req.namespace, req.id, ctx.signal)) yield create(WatchTaskResponseSchema, { task: taskToPb(t) });
     },
   };
 }

@@ -88,3 +88,31 @@ export async function taskUpdate(
   if (!(cur.status === 'PENDING' || cur.status === 'QUEUED') || cur.attempt > 0) return { kind: 'started', status: cur.status };
   return { kind: 'stale', version: cur.version };
 }
+
+/** What `taskRetry` found or did. */
+export type RetryOutcome =
+  | { kind: 'due_now'; task: Task }
+  | { kind: 'rerun'; original: Task }
+  | { kind: 'already_retried'; by: string }
+  | { kind: 'not_retryable'; status: TaskStatus }
+  | { kind: 'not_found' };
+
+/**
+ * The first half of a RetryTask, under a row lock on the task (concurrent retries of one
+ * task queue up here): a task waiting out a retry backoff is made due now; for a FAILED,
+ * CANCELLED or DEAD_LETTERED one not yet re-run, returns it for the caller to insert the
+ * fresh run in the same transaction.
+ */
+export async function taskRetry(ex: Executor, p: { namespace: string; id: string; now: Date }): Promise<RetryOutcome> {
+  const [cur] = await rows<TaskRow>(ex, sql`select * from tasks where id = ${p.id} and namespace = ${p.namespace} for update`);
+  if (!cur) return { kind: 'not_found' };
+  if (cur.status === 'PENDING' && cur.attempt > 0 && cur.pending_parents === 0) {
+    const [row] = await rows<TaskRow>(ex, sql`update tasks set status = 'QUEUED', run_at = null, updated_at = ${p.now}, version = version + 1
+      where id = ${p.id} returning *`);
+    return { kind: 'due_now', task: taskFromRow(row as TaskRow) };
+  }
+  if (cur.status !== 'FAILED' && cur.status !== 'CANCELLED' && cur.status !== 'DEAD_LETTERED') return { kind: 'not_retryable', status: cur.status };
+  const [by] = await rows<{ id: string }>(ex, sql`select id from tasks where replay_of = ${p.id} limit 1`);
+  if (by) return { kind: 'already_retried', by: by.id };
+  return { kind: 'rerun', original: taskFromRow(cur) };
+}

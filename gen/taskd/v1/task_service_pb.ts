@@ -9,13 +9,14 @@ import type { Duration, FieldMask, Timestamp, Value } from "@bufbuild/protobuf/w
 import { file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_struct, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Task, TaskSpec, TaskStatus } from "./task_pb.js";
 import { file_taskd_v1_task } from "./task_pb.js";
+import { file_taskd_v1_options } from "./options_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file taskd/v1/task_service.proto.
  */
 export const file_taskd_v1_task_service: GenFile = /*@__PURE__*/
-  fileDesc("Cht0YXNrZC92MS90YXNrX3NlcnZpY2UucHJvdG8SCHRhc2tkLnYxIjUKEVN1Ym1pdFRhc2tSZXF1ZXN0EiAKBHRhc2sYASABKAsyEi50YXNrZC52MS5UYXNrU3BlYyJEChJTdWJtaXRUYXNrUmVzcG9uc2USHAoEdGFzaxgBIAEoCzIOLnRhc2tkLnYxLlRhc2sSEAoIZXhpc3RpbmcYAiABKAgiNwoSU3VibWl0VGFza3NSZXF1ZXN0EiEKBXRhc2tzGAEgAygLMhIudGFza2QudjEuVGFza1NwZWMiNAoTU3VibWl0VGFza3NSZXNwb25zZRIdCgV0YXNrcxgBIAMoCzIOLnRhc2tkLnYxLlRhc2siLwoOR2V0VGFza1JlcXVlc3QSCgoCaWQYASABKAkSEQoJbmFtZXNwYWNlGAIgASgJIi8KD0dldFRhc2tSZXNwb25zZRIcCgR0YXNrGAEgASgLMg4udGFza2QudjEuVGFzayK2AQoQTGlzdFRhc2tzUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSJgoIc3RhdHVzZXMYAiADKA4yFC50YXNrZC52MS5UYXNrU3RhdHVzEgwKBHR5cGUYAyABKAkSDQoFcXVldWUYBCABKAkSEwoLd29ya2Zsb3dfaWQYBSABKAkSEQoJcGFnZV9zaXplGAYgASgFEhIKCnBhZ2VfdG9rZW4YByABKAkSDgoGbGFiZWxzGAggAygJIksKEUxpc3RUYXNrc1Jlc3BvbnNlEh0KBXRhc2tzGAEgAygLMg4udGFza2QudjEuVGFzaxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAki7QIKEVVwZGF0ZVRhc2tSZXF1ZXN0EgoKAmlkGAEgASgJEhEKCW5hbWVzcGFjZRgCIAEoCRIPCgd2ZXJzaW9uGAMgASgDEi8KC3VwZGF0ZV9tYXNrGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzaxIQCghwcmlvcml0eRgFIAEoBRIqCgZydW5fYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEigKBWRlbGF5GAcgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEicKB3BheWxvYWQYCCABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWUSNwoGbGFiZWxzGAkgAygLMicudGFza2QudjEuVXBkYXRlVGFza1JlcXVlc3QuTGFiZWxzRW50cnkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIyChJVcGRhdGVUYXNrUmVzcG9uc2USHAoEdGFzaxgBIAEoCzIOLnRhc2tkLnYxLlRhc2siQgoRQ2FuY2VsVGFza1JlcXVlc3QSCgoCaWQYASABKAkSEQoJbmFtZXNwYWNlGAIgASgJEg4KBnJlYXNvbhgDIAEoCSIyChJDYW5jZWxUYXNrUmVzcG9uc2USHAoEdGFzaxgBIAEoCzIOLnRhc2tkLnYxLlRhc2sy7wQKC1Rhc2tTZXJ2aWNlEmYKClN1Ym1pdFRhc2sSGy50YXNrZC52MS5TdWJtaXRUYXNrUmVxdWVzdBocLnRhc2tkLnYxLlN1Ym1pdFRhc2tSZXNwb25zZSIdgtPkkwIXOgR0YXNrYgR0YXNrIgkvdjEvdGFza3MSZgoLU3VibWl0VGFza3MSHC50YXNrZC52MS5TdWJtaXRUYXNrc1JlcXVlc3QaHS50YXNrZC52MS5TdWJtaXRUYXNrc1Jlc3BvbnNlIhqC0+STAhQ6ASoiDy92MS90YXNrczpiYXRjaBJcCgdHZXRUYXNrEhgudGFza2QudjEuR2V0VGFza1JlcXVlc3QaGS50YXNrZC52MS5HZXRUYXNrUmVzcG9uc2UiHILT5JMCFmIEdGFzaxIOL3YxL3Rhc2tzL3tpZH0SVwoJTGlzdFRhc2tzEhoudGFza2QudjEuTGlzdFRhc2tzUmVxdWVzdBobLnRhc2tkLnYxLkxpc3RUYXNrc1Jlc3BvbnNlIhGC0+STAgsSCS92MS90YXNrcxJoCgpVcGRhdGVUYXNrEhsudGFza2QudjEuVXBkYXRlVGFza1JlcXVlc3QaHC50YXNrZC52MS5VcGRhdGVUYXNrUmVzcG9uc2UiH4LT5JMCGToBKmIEdGFzazIOL3YxL3Rhc2tzL3tpZH0SbwoKQ2FuY2VsVGFzaxIbLnRhc2tkLnYxLkNhbmNlbFRhc2tSZXF1ZXN0GhwudGFza2QudjEuQ2FuY2VsVGFza1Jlc3BvbnNlIiaC0+STAiA6ASpiBHRhc2siFS92MS90YXNrcy97aWR9OmNhbmNlbGIGcHJvdG8z", [file_google_api_annotations, file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_struct, file_google_protobuf_timestamp, file_taskd_v1_task]);
+  fileDesc("Cht0YXNrZC92MS90YXNrX3NlcnZpY2UucHJvdG8SCHRhc2tkLnYxIjUKEVN1Ym1pdFRhc2tSZXF1ZXN0EiAKBHRhc2sYASABKAsyEi50YXNrZC52MS5UYXNrU3BlYyJEChJTdWJtaXRUYXNrUmVzcG9uc2USHAoEdGFzaxgBIAEoCzIOLnRhc2tkLnYxLlRhc2sSEAoIZXhpc3RpbmcYAiABKAgiNwoSU3VibWl0VGFza3NSZXF1ZXN0EiEKBXRhc2tzGAEgAygLMhIudGFza2QudjEuVGFza1NwZWMiNAoTU3VibWl0VGFza3NSZXNwb25zZRIdCgV0YXNrcxgBIAMoCzIOLnRhc2tkLnYxLlRhc2siLwoOR2V0VGFza1JlcXVlc3QSCgoCaWQYASABKAkSEQoJbmFtZXNwYWNlGAIgASgJIi8KD0dldFRhc2tSZXNwb25zZRIcCgR0YXNrGAEgASgLMg4udGFza2QudjEuVGFzayK2AQoQTGlzdFRhc2tzUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSJgoIc3RhdHVzZXMYAiADKA4yFC50YXNrZC52MS5UYXNrU3RhdHVzEgwKBHR5cGUYAyABKAkSDQoFcXVldWUYBCABKAkSEwoLd29ya2Zsb3dfaWQYBSABKAkSEQoJcGFnZV9zaXplGAYgASgFEhIKCnBhZ2VfdG9rZW4YByABKAkSDgoGbGFiZWxzGAggAygJIksKEUxpc3RUYXNrc1Jlc3BvbnNlEh0KBXRhc2tzGAEgAygLMg4udGFza2QudjEuVGFzaxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAki7QIKEVVwZGF0ZVRhc2tSZXF1ZXN0EgoKAmlkGAEgASgJEhEKCW5hbWVzcGFjZRgCIAEoCRIPCgd2ZXJzaW9uGAMgASgDEi8KC3VwZGF0ZV9tYXNrGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzaxIQCghwcmlvcml0eRgFIAEoBRIqCgZydW5fYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEigKBWRlbGF5GAcgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEicKB3BheWxvYWQYCCABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWUSNwoGbGFiZWxzGAkgAygLMicudGFza2QudjEuVXBkYXRlVGFza1JlcXVlc3QuTGFiZWxzRW50cnkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIyChJVcGRhdGVUYXNrUmVzcG9uc2USHAoEdGFzaxgBIAEoCzIOLnRhc2tkLnYxLlRhc2siQgoRQ2FuY2VsVGFza1JlcXVlc3QSCgoCaWQYASABKAkSEQoJbmFtZXNwYWNlGAIgASgJEg4KBnJlYXNvbhgDIAEoCSIyChJDYW5jZWxUYXNrUmVzcG9uc2USHAoEdGFzaxgBIAEoCzIOLnRhc2tkLnYxLlRhc2siMQoQUmV0cnlUYXNrUmVxdWVzdBIKCgJpZBgBIAEoCRIRCgluYW1lc3BhY2UYAiABKAkiMQoRUmV0cnlUYXNrUmVzcG9uc2USHAoEdGFzaxgBIAEoCzIOLnRhc2tkLnYxLlRhc2siMQoQV2F0Y2hUYXNrUmVxdWVzdBIKCgJpZBgBIAEoCRIRCgluYW1lc3BhY2UYAiABKAkiMQoRV2F0Y2hUYXNrUmVzcG9uc2USHAoEdGFzaxgBIAEoCzIOLnRhc2tkLnYxLlRhc2sy4gYKC1Rhc2tTZXJ2aWNlEmoKClN1Ym1pdFRhc2sSGy50YXNrZC52MS5TdWJtaXRUYXNrUmVxdWVzdBocLnRhc2tkLnYxLlN1Ym1pdFRhc2tSZXNwb25zZSIhiLUYAoLT5JMCFzoEdGFza2IEdGFzayIJL3YxL3Rhc2tzEmoKC1N1Ym1pdFRhc2tzEhwudGFza2QudjEuU3VibWl0VGFza3NSZXF1ZXN0Gh0udGFza2QudjEuU3VibWl0VGFza3NSZXNwb25zZSIeiLUYAoLT5JMCFDoBKiIPL3YxL3Rhc2tzOmJhdGNoEmAKB0dldFRhc2sSGC50YXNrZC52MS5HZXRUYXNrUmVxdWVzdBoZLnRhc2tkLnYxLkdldFRhc2tSZXNwb25zZSIgiLUYAYLT5JMCFmIEdGFzaxIOL3YxL3Rhc2tzL3tpZH0SWwoJTGlzdFRhc2tzEhoudGFza2QudjEuTGlzdFRhc2tzUmVxdWVzdBobLnRhc2tkLnYxLkxpc3RUYXNrc1Jlc3BvbnNlIhWItRgBgtPkkwILEgkvdjEvdGFza3MSbAoKVXBkYXRlVGFzaxIbLnRhc2tkLnYxLlVwZGF0ZVRhc2tSZXF1ZXN0GhwudGFza2QudjEuVXBkYXRlVGFza1Jlc3BvbnNlIiOItRgDgtPkkwIZOgEqYgR0YXNrMg4vdjEvdGFza3Mve2lkfRJzCgpDYW5jZWxUYXNrEhsudGFza2QudjEuQ2FuY2VsVGFza1JlcXVlc3QaHC50YXNrZC52MS5DYW5jZWxUYXNrUmVzcG9uc2UiKoi1GAOC0+STAiA6ASpiBHRhc2siFS92MS90YXNrcy97aWR9OmNhbmNlbBJvCglSZXRyeVRhc2sSGi50YXNrZC52MS5SZXRyeVRhc2tSZXF1ZXN0GhsudGFza2QudjEuUmV0cnlUYXNrUmVzcG9uc2UiKYi1GAOC0+STAh86ASpiBHRhc2siFC92MS90YXNrcy97aWR9OnJldHJ5EmgKCVdhdGNoVGFzaxIaLnRhc2tkLnYxLldhdGNoVGFza1JlcXVlc3QaGy50YXNrZC52MS5XYXRjaFRhc2tSZXNwb25zZSIgiLUYAYLT5JMCFhIUL3YxL3Rhc2tzL3tpZH06d2F0Y2gwAWIGcHJvdG8z", [file_google_api_annotations, file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_struct, file_google_protobuf_timestamp, file_taskd_v1_task, file_taskd_v1_options]);
 
 /**
  * @generated from message taskd.v1.SubmitTaskRequest
@@ -344,6 +345,88 @@ export const CancelTaskResponseSchema: GenMessage<CancelTaskResponse> = /*@__PUR
   messageDesc(file_taskd_v1_task_service, 11);
 
 /**
+ * @generated from message taskd.v1.RetryTaskRequest
+ */
+export type RetryTaskRequest = Message<"taskd.v1.RetryTaskRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * Defaults to "default".
+   *
+   * @generated from field: string namespace = 2;
+   */
+  namespace: string;
+};
+
+/**
+ * Describes the message taskd.v1.RetryTaskRequest.
+ * Use `create(RetryTaskRequestSchema)` to create a new message.
+ */
+export const RetryTaskRequestSchema: GenMessage<RetryTaskRequest> = /*@__PURE__*/
+  messageDesc(file_taskd_v1_task_service, 12);
+
+/**
+ * @generated from message taskd.v1.RetryTaskResponse
+ */
+export type RetryTaskResponse = Message<"taskd.v1.RetryTaskResponse"> & {
+  /**
+   * @generated from field: taskd.v1.Task task = 1;
+   */
+  task?: Task | undefined;
+};
+
+/**
+ * Describes the message taskd.v1.RetryTaskResponse.
+ * Use `create(RetryTaskResponseSchema)` to create a new message.
+ */
+export const RetryTaskResponseSchema: GenMessage<RetryTaskResponse> = /*@__PURE__*/
+  messageDesc(file_taskd_v1_task_service, 13);
+
+/**
+ * @generated from message taskd.v1.WatchTaskRequest
+ */
+export type WatchTaskRequest = Message<"taskd.v1.WatchTaskRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * Defaults to "default".
+   *
+   * @generated from field: string namespace = 2;
+   */
+  namespace: string;
+};
+
+/**
+ * Describes the message taskd.v1.WatchTaskRequest.
+ * Use `create(WatchTaskRequestSchema)` to create a new message.
+ */
+export const WatchTaskRequestSchema: GenMessage<WatchTaskRequest> = /*@__PURE__*/
+  messageDesc(file_taskd_v1_task_service, 14);
+
+/**
+ * @generated from message taskd.v1.WatchTaskResponse
+ */
+export type WatchTaskResponse = Message<"taskd.v1.WatchTaskResponse"> & {
+  /**
+   * @generated from field: taskd.v1.Task task = 1;
+   */
+  task?: Task | undefined;
+};
+
+/**
+ * Describes the message taskd.v1.WatchTaskResponse.
+ * Use `create(WatchTaskResponseSchema)` to create a new message.
+ */
+export const WatchTaskResponseSchema: GenMessage<WatchTaskResponse> = /*@__PURE__*/
+  messageDesc(file_taskd_v1_task_service, 15);
+
+/**
  * TaskService submits and reads tasks.
  *
  * @generated from service taskd.v1.TaskService
@@ -410,6 +493,30 @@ export const TaskService: GenService<{
     methodKind: "unary";
     input: typeof CancelTaskRequestSchema;
     output: typeof CancelTaskResponseSchema;
+  },
+  /**
+   * RetryTask runs a task again. A task waiting out a retry backoff becomes due now; a
+   * FAILED, CANCELLED or DEAD_LETTERED task is queued again as a fresh run of the same
+   * task (its attempt history kept, its attempt budget renewed). FAILED_PRECONDITION for
+   * a task that succeeded, or one pending, queued or running.
+   *
+   * @generated from rpc taskd.v1.TaskService.RetryTask
+   */
+  retryTask: {
+    methodKind: "unary";
+    input: typeof RetryTaskRequestSchema;
+    output: typeof RetryTaskResponseSchema;
+  },
+  /**
+   * WatchTask streams the task now and then at each change of its status or attempt,
+   * until it ends (the last message carries the terminal state).
+   *
+   * @generated from rpc taskd.v1.TaskService.WatchTask
+   */
+  watchTask: {
+    methodKind: "server_streaming";
+    input: typeof WatchTaskRequestSchema;
+    output: typeof WatchTaskResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_taskd_v1_task_service, 0);
