@@ -210,3 +210,29 @@ export const scheduleFires = pgTable(
     index('schedule_fires_schedule').on(t.scheduleId, t.createdAt.desc()),
   ],
 );
+
+/**
+ * API keys: long-lived credentials. Only the SHA-256 of the secret is stored (the secret
+ * is 256 random bits, so a fast hash is enough); `prefix` is the secret's first characters,
+ * to recognise a key by. `role` is a role name (docs/auth.md); `namespaces` bound what the
+ * key sees, "*" for all. A key authenticates while not revoked and not expired.
+ */
+export const apiKeys = pgTable(
+  'api_keys',
+  {
+    id: uuid('id').primaryKey(),
+    name: text('name').notNull(),
+    secretHash: text('secret_hash').notNull(),
+    prefix: text('prefix').notNull(),
+    role: text('role').notNull(),
+    namespaces: text('namespaces').array().notNull(),
+    createdBy: text('created_by').notNull(),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    expiresAt: ts('expires_at'),
+    revokedAt: ts('revoked_at'),
+  },
+  (t) => [
+    check('api_keys_role_check', sql`${t.role} in ('viewer','submitter','operator','admin','worker','system')`),
+    uniqueIndex('api_keys_secret_hash').on(t.secretHash),
+  ],
+);
