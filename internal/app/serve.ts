@@ -1,4 +1,5 @@
 import { parseHostPort, type Config } from '../config/config.js';
+import { registerReflection } from '../rpc/reflection/reflection-service.js';
 import { RpcServer } from '../rpc/server.js';
 import type { Base } from '../shared/base.js';
 import type { Role } from './roles.js';
@@ -11,7 +12,11 @@ export async function serveRoles(base: Base, config: Config, roles: Role[], sign
   const { host, port } = parseHostPort(config.TASKD_ADDR);
   const server = new RpcServer({
     host, port, logger: base.logger, readMaxBytes: config.TASKD_MAX_REQUEST_BYTES,
-    routes: (r) => roles.forEach((role) => role.routes(r)),
+    routes: (r) => {
+      roles.forEach((role) => role.routes(r));
+      // Last, so it describes exactly what the roles registered.
+      registerReflection(r);
+    },
     readiness: async () => {
       const details = await Promise.all(roles.map((r) => r.readiness()));
       const detail = Object.assign({}, ...details) as Record<string, unknown>;
