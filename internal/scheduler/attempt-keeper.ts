@@ -18,6 +18,8 @@ import { workflowPropagate } from '../storage/workflow-store.js';
 export interface KeeperEvents {
   finished: [{ taskId: string; attempt: number; status: string; queue: string; runAt: Date | null }];
   lapsed: [{ taskId: string; attempt: number; why: Lapse; session: WorkerSession | undefined }];
+  /** The leader itself stalled for `ms`; leases were extended by as much. */
+  stalled: [{ ms: number }];
   /** Workflow tasks released by parents' success: kick dispatch. */
   released: [{ queues: string[]; dueAtMs: number | null }];
 }
@@ -132,8 +134,18 @@ export class AttemptKeeper extends EventEmitter<KeeperEvents> {
   async run(signal: AbortSignal, reconcileMs: number): Promise<void> {
     const every = Math.max(20, Math.min(250, Math.floor(this.opts.leaseTtlMs / 4)));
     let lastReconcile = this.base.clock.monotonic();
+    let lastTick = lastReconcile;
     while (await sleep(every, signal)) {
       const now = this.base.clock.monotonic();
+      // This process stalled (GC, SIGSTOP, an overloaded host): the heartbeats that came
+      // meanwhile are not read yet, so the stall does not count against any worker.
+      const stalled = now - lastTick - every;
+      lastTick = now;
+      if (stalled > every) {
+        this.leases.forgive(stalled);
+        this.base.logger.warn({ stalledMs: Math.round(stalled) }, 'leader stalled; lease clocks moved on by the stall');
+        this.emit('stalled', { ms: stalled });
+      }
       for (const { lease, why } of this.leases.lapsed(now)) this.lapse(lease, why);
       if (now - lastReconcile >= reconcileMs) {
         lastReconcile = now;

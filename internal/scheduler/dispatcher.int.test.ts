@@ -4,7 +4,7 @@ import { createTestDatabase, type TestDatabase } from '../../test/stack.js';
 import { waitFor } from '../../test/wait.js';
 import { TaskApi } from '../api/task-api.js';
 import { DEFAULT_LIMITS } from '../domain/task-spec.js';
-import { systemClock } from '../shared/clock.js';
+import { ManualClock, systemClock } from '../shared/clock.js';
 import { silentLogger } from '../shared/logger.js';
 import { migrateDb, openPostgres, rows, type Db } from '../storage/db.js';
 import { leadershipClaim } from '../storage/leadership-store.js';
@@ -19,7 +19,7 @@ type Assign = Extract<ToWorker, { kind: 'assign' }>;
  * reached it (the stream, or the whole leader, died in between) is re-sent to that
  * worker when it attaches again, as the same attempt, instead of lapsing into a retry.
  */
-describe('Dispatcher re-sends attempts claimed for a worker that never received them', () => {
+describe('Dispatcher on real Postgres: undelivered attempts, stalls', () => {
   let tdb: TestDatabase;
   let db: Db;
   const base = { logger: silentLogger(), clock: systemClock };
@@ -131,5 +131,28 @@ describe('Dispatcher re-sends attempts claimed for a worker that never received 
     const [row] = await rows<{ status: string; attempt: number }>(db.orm, sql`select status, attempt from tasks where id = ${task!.task.id}`);
     expect(row).toMatchObject({ attempt: 1 });
     expect(['PENDING', 'QUEUED']).toContain(row!.status);
+  });
+
+  it('a leader that stalls longer than the lease TTL (GC, SIGSTOP) does not count its stall against its workers', async () => {
+    await api.submit([{ type: 'noop' }], 'task', false);
+    const clock = new ManualClock();
+    await db.tx((tx) => leadershipClaim(tx, { epoch: 5, leader: 'test-5', now: new Date() }));
+    const d = new Dispatcher({ ...base, clock }, { db, epoch: 5, leaseTtlMs: 1_000, pollMs: 100, agingMs: 60_000 });
+    const stop = new AbortController();
+    terms.push({ d, stop, done: d.run(stop.signal) });
+    await d.ready;
+    const s = d.attach(hello()).session;
+    d.credit(s, 1);
+    const [held] = await assigns(s, 1);
+    const lapsed: unknown[] = [];
+    d.keeper.on('lapsed', (e) => lapsed.push(e));
+    const stalled = new Promise<{ ms: number }>((r) => d.keeper.once('stalled', r));
+    // Ten lease TTLs pass between two ticks of the keeper, with no heartbeat read.
+    clock.advance(10_000);
+    expect((await stalled).ms).toBeGreaterThan(9_000);
+    // The lapse check runs in the same tick, right after the stall is forgiven.
+    await new Promise((r) => setImmediate(r));
+    expect(lapsed).toEqual([]);
+    expect(d.keeper.leases.match(held!.ref)?.session).toBe(s);
   });
 });

@@ -82,6 +82,19 @@ export class LeaseTable {
     return [...this.leases.values()].filter((l) => !l.session && !l.finishing && l.workerId === workerId);
   }
 
+  /**
+   * Adds `ms` to every lease's life: the leader itself was stalled that long, so its
+   * workers' heartbeats could not be read and must not count as missing.
+   */
+  forgive(ms: number): void {
+    const sessions = new Set<WorkerSession>();
+    for (const l of this.leases.values()) {
+      if (l.session) sessions.add(l.session);
+      else l.orphanExpiresAt += ms;
+    }
+    for (const s of sessions) s.lastSeen += ms;
+  }
+
   /** Leases that lapsed (no heartbeat) or timed out by monotonic time `now`, not already being finished. */
   lapsed(now: number): { lease: Lease; why: Lapse }[] {
     const out: { lease: Lease; why: Lapse }[] = [];
