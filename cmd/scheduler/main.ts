@@ -13,7 +13,10 @@ const logger = createLogger({ name: 'scheduler', level: config.TASKD_LOG_LEVEL }
 runProcess(logger, async (signal) => {
   if (!config.TASKD_DATABASE_URL) throw new Error('invalid configuration: TASKD_DATABASE_URL is required');
   if (!config.TASKD_REDIS_URL) throw new Error('invalid configuration: TASKD_REDIS_URL is required');
-  const db = openPostgres(config.TASKD_DATABASE_URL, { max: config.TASKD_DATABASE_POOL, onError: (e) => logger.warn({ err: e.message }, 'postgres') });
+  const db = openPostgres(config.TASKD_DATABASE_URL, {
+    max: config.TASKD_DATABASE_POOL, onError: (e) => logger.warn({ err: e.message }, 'postgres'),
+    idleInTransactionTimeoutMs: config.TASKD_LOCK_TTL_MS / 2,
+  });
   const lock = new RedisLeaderLock({
     // A renewal may wait up to half the TTL: the leader's deadline is computed from the send
     // time, so a slow answer is still safe, while a 1 s timeout turned every event-loop

@@ -120,4 +120,49 @@ describe('LeaderElector on real Redis and Postgres', () => {
     const [{ epoch: after }] = await bLeads;
     expect(after).toBeGreaterThan(before);
   });
+
+  it('a leader frozen inside a transaction cannot hold up the next claim: Postgres ends its idle session', async () => {
+    const e0 = (await leadershipRead(db.orm))?.epoch ?? 0;
+    const frozenDb = openPostgres(tdb.url, { max: 1, idleInTransactionTimeoutMs: 300 });
+    let thaw!: () => void;
+    const thawed = new Promise<void>((r) => (thaw = r));
+    let fenced!: () => void;
+    const holding = new Promise<void>((r) => (fenced = r));
+    // The "frozen" leader: fenced (the row FOR SHARE), then idle in its transaction.
+    const frozen = frozenDb.tx(async (tx) => {
+      await leadershipFence(tx, { epoch: e0 });
+      fenced();
+      await thawed;
+      await leadershipFence(tx, { epoch: e0 });
+    });
+    await holding;
+    // The claim waits for the row, which Postgres frees when it ends the idle session.
+    expect(await db.tx((tx) => leadershipClaim(tx, { epoch: e0 + 1, leader: 'next', now: new Date(), lockTimeoutMs: 10_000 }))).toBe(true);
+    thaw();
+    await expect(frozen).rejects.toThrow();
+    await frozenDb.close();
+  });
+
+  it('a claim waits on a held leadership row no longer than its lock timeout', async () => {
+    const e0 = (await leadershipRead(db.orm))?.epoch ?? 0;
+    const holder = openPostgres(tdb.url, { max: 1 });
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let fenced!: () => void;
+    const holding = new Promise<void>((r) => (fenced = r));
+    const held = holder.tx(async (tx) => {
+      await leadershipFence(tx, { epoch: e0 });
+      fenced();
+      await released;
+    });
+    await holding;
+    const err = await db.tx((tx) => leadershipClaim(tx, { epoch: e0 + 1, leader: 'next', now: new Date(), lockTimeoutMs: 200 }))
+      .then(() => undefined, (e: Error) => e);
+    // drizzle wraps the driver's error: the cause is Postgres's.
+    expect(String((err?.cause as Error | undefined)?.message)).toMatch(/lock timeout/);
+    release();
+    await held;
+    await holder.close();
+    expect((await leadershipRead(db.orm))?.epoch).toBe(e0);
+  });
 });

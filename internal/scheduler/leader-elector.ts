@@ -130,6 +130,13 @@ export class LeaderElector extends EventEmitter<ElectorEvents> {
         await lock.release({ token: this.token });
         return false;
       }
+      // The claim may have waited on a frozen ex-leader's row lock: a lock already past
+      // its deadline must not start a term (another candidate may hold it by now).
+      if (this.base.clock.monotonic() >= deadline) {
+        this.base.logger.warn({ epoch }, 'claimed the epoch after the lock deadline; not leading');
+        await lock.release({ token: this.token }).catch(() => undefined);
+        return false;
+      }
       this.term = { epoch, ctl: new AbortController(), deadline };
       this.armDeadline(this.term);
       this.base.logger.info({ epoch, address }, 'became leader');

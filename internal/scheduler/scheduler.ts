@@ -52,7 +52,9 @@ export class Scheduler {
       renewMs: opts.lockRenewMs,
       epochs: {
         floor: async () => (await leadershipRead(db.orm))?.epoch ?? 0,
-        claim: (epoch) => db.tx((tx) => leadershipClaim(tx, { epoch, leader: opts.address, now: new Date(base.clock.now()) })),
+        claim: (epoch) => db.tx((tx) => leadershipClaim(tx, {
+          epoch, leader: opts.address, now: new Date(base.clock.now()), lockTimeoutMs: opts.lockTtlMs,
+        })),
       },
     });
   }

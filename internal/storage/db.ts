@@ -39,12 +39,27 @@ export async function rows<T>(ex: Executor, q: SQL): Promise<T[]> {
  * Connects to Postgres at `url` with a pool of `max` connections. Connection errors
  * surface as DomainError `unavailable` from queries (see `mapDbError`).
  */
-export function openPostgres(url: string, opts: { max?: number; onError?: (e: Error) => void } = {}): Db {
+export function openPostgres(
+  url: string,
+  opts: {
+    max?: number;
+    onError?: (e: Error) => void;
+    /**
+     * Postgres ends a session idle inside a transaction this long. For a leader: a
+     * process frozen mid-transaction (SIGSTOP, a long GC) must not hold the leadership
+     * row's lock while the next leader tries to claim it.
+     */
+    idleInTransactionTimeoutMs?: number;
+  } = {},
+): Db {
   const pool = new pg.Pool({
     connectionString: url,
     max: opts.max ?? 10,
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,
+    ...(opts.idleInTransactionTimeoutMs
+      ? { options: `-c idle_in_transaction_session_timeout=${Math.max(1, Math.round(opts.idleInTransactionTimeoutMs))}` }
+      : {}),
   });
   // An idle client that loses its server emits here; without a listener it would crash the process.
   pool.on('error', (e) => opts.onError?.(e));

@@ -19,7 +19,12 @@ export async function leadershipFence(ex: Executor, p: { epoch: number }): Promi
  * Records a takeover: sets the leadership row to `epoch` if that is newer than what is
  * stored. Returns false when a newer epoch is already there (this leader is stale).
  */
-export async function leadershipClaim(ex: Executor, p: { epoch: number; leader: string; now: Date }): Promise<boolean> {
+export async function leadershipClaim(
+  ex: Executor,
+  p: { epoch: number; leader: string; now: Date; lockTimeoutMs?: number },
+): Promise<boolean> {
+  // A frozen ex-leader may hold the row FOR SHARE; waiting longer than the lock TTL is pointless.
+  if (p.lockTimeoutMs) await ex.execute(sql.raw(`set local lock_timeout = ${Math.max(1, Math.round(p.lockTimeoutMs))}`));
   const r = await rows<{ epoch: number }>(
     ex,
     sql`insert into leadership (id, epoch, leader, since) values (1, ${p.epoch}, ${p.leader}, ${p.now})
