@@ -64,6 +64,36 @@ export const configSchema = z
     TASKD_WORKER_HEALTH_ADDR: z.string().default('127.0.0.1:0'),
     /** Embedded default: data directory of PGlite. */
     TASKD_DATA_DIR: z.string().default('.taskd'),
+    /**
+     * Authentication (docs/auth.md). It is on when any verifier is configured: an HS256
+     * secret, a JWKS URL or a JWKS file. Without it a process binds only to loopback.
+     */
+    /** Shared secret of HS256 JWTs (at least 32 characters). */
+    TASKD_AUTH_HS256_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    /** JWKS URL of RS256/ES256 JWT signing keys (fetched and cached with jose's createRemoteJWKSet). */
+    TASKD_AUTH_JWKS_URL: z.url().optional(),
+    /** JWKS file of RS256/ES256 JWT signing keys, read at start. */
+    TASKD_AUTH_JWKS_FILE: z.string().optional(),
+    /** Algorithms accepted from JWKS keys; asymmetric only. */
+    TASKD_AUTH_JWKS_ALGORITHMS: list(['RS256', 'ES256']),
+    /** Required `iss` of JWTs. */
+    TASKD_AUTH_ISSUER: z.string().default('taskd'),
+    /** Required `aud` of JWTs: one of these, comma-separated. */
+    TASKD_AUTH_AUDIENCE: list(['taskd']),
+    /** Clock skew tolerated on `exp` and `nbf`. */
+    TASKD_AUTH_CLOCK_SKEW_MS: z.coerce.number().int().min(0).max(300_000).default(30_000),
+    /** How long an API key lookup is cached: a revoked key is refused at most this long after. */
+    TASKD_AUTH_API_KEY_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
+    /** The apiserver's credential for its link to the scheduler (a SYSTEM JWT or API key); default: minted with the HS256 secret. */
+    TASKD_AUTH_SYSTEM_TOKEN: z.string().optional(),
+    /** A worker's credential (JWT or API key with the worker role), sent on its stream. */
+    TASKD_WORKER_TOKEN: z.string().optional(),
+    /** Task submissions per second per namespace (SubmitTask, SubmitTasks, SubmitWorkflow count tasks); 0 = unlimited. */
+    TASKD_SUBMIT_RATE: z.coerce.number().min(0).default(0),
+    /** Burst of the submission rate limit (bucket size); 0 = one second's worth of TASKD_SUBMIT_RATE. */
+    TASKD_SUBMIT_BURST: z.coerce.number().int().min(0).default(0),
+    /** Open streams (WatchTask, WatchWorkflow, WorkerService.Connect) one identity may hold on one process. */
+    TASKD_MAX_STREAMS_PER_IDENTITY: z.coerce.number().int().min(1).default(1_000),
   })
   .strict();
 
@@ -93,7 +123,33 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (c.TASKD_HEARTBEAT_MS * 2 > c.TASKD_LEASE_TTL_MS) {
     throw new Error('invalid configuration: TASKD_HEARTBEAT_MS must be at most half of TASKD_LEASE_TTL_MS');
   }
+  if (c.TASKD_AUTH_JWKS_URL && c.TASKD_AUTH_JWKS_FILE) {
+    throw new Error('invalid configuration: set one of TASKD_AUTH_JWKS_URL and TASKD_AUTH_JWKS_FILE, not both');
+  }
+  const symmetric = c.TASKD_AUTH_JWKS_ALGORITHMS.filter((a) => !/^(RS|PS|ES)(256|384|512)$|^EdDSA$/.test(a));
+  if (symmetric.length > 0) {
+    throw new Error(`invalid configuration: TASKD_AUTH_JWKS_ALGORITHMS: ${symmetric.join(', ')} not allowed (asymmetric algorithms only: RS*, PS*, ES*, EdDSA)`);
+  }
   return c;
+}
+
+/** True when authentication is configured: an HS256 secret, a JWKS URL or a JWKS file. */
+export function authEnabled(c: Config): boolean {
+  return !!(c.TASKD_AUTH_HS256_SECRET || c.TASKD_AUTH_JWKS_URL || c.TASKD_AUTH_JWKS_FILE);
+}
+
+/**
+ * Refuses to serve beyond loopback without authentication: throws naming TASKD_ADDR
+ * and the settings that turn authentication on. Every serving process calls it.
+ */
+export function requireAuthBeyondLoopback(c: Config, what: string): void {
+  if (authEnabled(c)) return;
+  const { host } = parseHostPort(c.TASKD_ADDR);
+  if (host === '127.0.0.1' || host === 'localhost' || host === '::1') return;
+  throw new Error(
+    `invalid configuration: ${what} runs without authentication and binds only to loopback; ` +
+      `set TASKD_ADDR=127.0.0.1:PORT, or configure TASKD_AUTH_HS256_SECRET, TASKD_AUTH_JWKS_URL or TASKD_AUTH_JWKS_FILE (docs/auth.md)`,
+  );
 }
 
 /** Splits "host:port" ("[::1]:80" too); throws naming `key` when malformed. */

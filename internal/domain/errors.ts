@@ -23,14 +23,18 @@ export interface FieldViolation {
 
 /** The one error type the domain throws. */
 export class DomainError extends Error {
+  /** For `resource_exhausted` and `unavailable`: when a retry may succeed (sent as google.rpc.RetryInfo). */
+  readonly retryAfterMs: number | undefined;
+
   constructor(
     readonly code: ErrorCode,
     message: string,
     readonly violations: FieldViolation[] = [],
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryAfterMs?: number },
   ) {
     super(message, options);
     this.name = 'DomainError';
+    this.retryAfterMs = options?.retryAfterMs;
   }
 
   /** An `invalid` error from violations; the message lists each `field: description`. */

@@ -1,6 +1,7 @@
 import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
-import { BadRequestSchema } from '../../gen/google/rpc/error_details_pb.js';
+import { durationFromMs } from '@bufbuild/protobuf/wkt';
+import { BadRequestSchema, RetryInfoSchema } from '../../gen/google/rpc/error_details_pb.js';
 import { DomainError, type ErrorCode } from '../domain/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { mapDbError } from '../storage/db.js';
@@ -23,18 +24,20 @@ const CODES: Record<ErrorCode, Code> = {
 export const grpcCodeOf = (c: ErrorCode): Code => CODES[c];
 
 /**
- * Turns a thrown error into what the client sees. DomainErrors keep their message and
- * field violations (as google.rpc.BadRequest details); ConnectErrors pass through;
+ * Turns a thrown error into what the client sees. DomainErrors keep their message,
+ * field violations (as google.rpc.BadRequest details) and retry delay (as
+ * google.rpc.RetryInfo); ConnectErrors pass through;
  * anything else becomes Internal with the cause logged and never sent.
  */
 export function toConnectError(e: unknown, logger: Logger, procedure: string): ConnectError {
   const mapped = mapDbError(e);
   if (mapped instanceof ConnectError) return mapped;
   if (mapped instanceof DomainError) {
-    const details =
-      mapped.violations.length > 0
-        ? [{ desc: BadRequestSchema, value: create(BadRequestSchema, { fieldViolations: mapped.violations }) }]
-        : [];
+    const details: ConstructorParameters<typeof ConnectError>[3] = [];
+    if (mapped.violations.length > 0) details.push({ desc: BadRequestSchema, value: create(BadRequestSchema, { fieldViolations: mapped.violations }) });
+    if (mapped.retryAfterMs !== undefined) {
+      details.push({ desc: RetryInfoSchema, value: create(RetryInfoSchema, { retryDelay: durationFromMs(Math.max(1, Math.ceil(mapped.retryAfterMs))) }) });
+    }
     return new ConnectError(mapped.message, CODES[mapped.code], undefined, details);
   }
   logger.error({ err: mapped, procedure }, 'internal error');

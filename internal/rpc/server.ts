@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { ConnectRouter } from '@connectrpc/connect';
+import type { ConnectRouter, Interceptor } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import { createServer, type Server } from '@httptoolkit/httpolyglot';
 import type { Logger } from '../shared/logger.js';
@@ -21,6 +21,17 @@ export interface RpcServerOptions {
   readiness: () => Promise<Readiness>;
   /** Largest request message accepted, in bytes. */
   readMaxBytes: number;
+  /**
+   * Interceptors inside the error interceptor, outermost first: authentication and
+   * authorization, then limits (internal/app/rpc-edge.ts). Default none.
+   */
+  interceptors?: Interceptor[];
+  /**
+   * Checks the credentials of plain HTTP resources other than /healthz and /readyz (e.g.
+   * /openapi.json): resolves when admitted, rejects with the reason otherwise (answered
+   * 401). Default: everyone is admitted.
+   */
+  authenticateHttp?: (headers: Headers) => Promise<void>;
 }
 
 /**
@@ -31,11 +42,14 @@ export interface RpcServerOptions {
 export class RpcServer {
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
+  /** Every interceptor RPCs pass, outermost first; a gateway dispatching RPCs must use the same. */
+  readonly interceptors: Interceptor[];
 
   constructor(private readonly opts: RpcServerOptions) {
+    this.interceptors = [errorInterceptor(opts.logger), ...(opts.interceptors ?? [])];
     const adapter = connectNodeAdapter({
       routes: opts.routes,
-      interceptors: [errorInterceptor(opts.logger)],
+      interceptors: this.interceptors,
       readMaxBytes: opts.readMaxBytes,
       // Connect's own JSON parsing: unknown fields are errors, so typos are answered.
       jsonOptions: { ignoreUnknownFields: false },
@@ -89,5 +103,25 @@ export class RpcServer {
       return;
     }
     adapter(req, res);
+  }
+
+  /**
+   * For plain HTTP resources beyond health (e.g. /openapi.json): true when the request's
+   * credentials pass `authenticateHttp`; otherwise answers 401 with the reason and
+   * returns false.
+   */
+  async authorizeHttp(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+    if (!this.opts.authenticateHttp) return true;
+    const headers = new Headers();
+    for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers.set(k, v);
+    try {
+      await this.opts.authenticateHttp(headers);
+      return true;
+    } catch (e) {
+      const unavailable = (e as { code?: string }).code === 'unavailable';
+      res.writeHead(unavailable ? 503 : 401, { 'content-type': 'application/json', ...(unavailable ? {} : { 'www-authenticate': 'Bearer' }) })
+        .end(`${JSON.stringify({ code: unavailable ? 'unavailable' : 'unauthenticated', message: (e as Error).message })}\n`);
+      return false;
+    }
   }
 }

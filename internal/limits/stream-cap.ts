@@ -1,0 +1,31 @@
+/**
+ * Counts open streams per identity on this process and refuses more than `max`.
+ * `open` returns a release function (idempotent), or undefined when the identity is at
+ * its cap.
+ */
+export class StreamCap {
+  private readonly counts = new Map<string, number>();
+
+  constructor(readonly max: number) {
+    if (!Number.isInteger(max) || max < 1) throw new Error(`StreamCap: max must be an integer >= 1, got ${max}`);
+  }
+
+  open(who: string): (() => void) | undefined {
+    const n = this.counts.get(who) ?? 0;
+    if (n >= this.max) return undefined;
+    this.counts.set(who, n + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.counts.get(who) ?? 1) - 1;
+      if (left <= 0) this.counts.delete(who);
+      else this.counts.set(who, left);
+    };
+  }
+
+  /** Streams `who` holds now. */
+  count(who: string): number {
+    return this.counts.get(who) ?? 0;
+  }
+}
