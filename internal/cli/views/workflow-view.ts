@@ -36,8 +36,9 @@ export function progressBar(done: number, total: number, width: number): string 
 /** The live line under a watched workflow: `[██████░░░░] 6/10  SUCCEEDED 6 · RUNNING 2 · QUEUED 2`. */
 export function workflowProgressLine(counts: Record<string, number>, columns: number): string {
   const { done, total } = progressOf(counts);
-  const width = Math.max(10, Math.min(40, columns - 60));
-  return truncate(`${progressBar(done, total, width)} ${done}/${total}  ${countsText(counts)}`, Math.max(20, columns - 1));
+  const text = ` ${done}/${total}  ${countsText(counts)}`;
+  const width = Math.max(10, Math.min(40, columns - 1 - text.length - 2));
+  return truncate(`${progressBar(done, total, width)}${text}`, Math.max(20, columns - 1));
 }
 
 /** Workflows as a table: ID, NAME, STATUS, DONE (ended/all tasks), AGE. */
