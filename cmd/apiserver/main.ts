@@ -1,7 +1,8 @@
 import { apiserverRole } from '../../internal/app/roles.js';
 import { runProcess } from '../../internal/app/process.js';
 import { serveRoles } from '../../internal/app/serve.js';
-import { loadConfig } from '../../internal/config/config.js';
+import { buildRpcEdge } from '../../internal/app/rpc-edge.js';
+import { loadConfig, requireAuthBeyondLoopback } from '../../internal/config/config.js';
 import { systemClock } from '../../internal/shared/clock.js';
 import { createLogger } from '../../internal/shared/logger.js';
 import { migrateDb, openPostgres } from '../../internal/storage/db.js';
@@ -10,11 +11,17 @@ const config = loadConfig();
 const logger = createLogger({ name: 'apiserver', level: config.TASKD_LOG_LEVEL });
 runProcess(logger, async (signal) => {
   if (!config.TASKD_DATABASE_URL) throw new Error('invalid configuration: TASKD_DATABASE_URL is required');
+  requireAuthBeyondLoopback(config, 'the apiserver');
   const db = openPostgres(config.TASKD_DATABASE_URL, { max: config.TASKD_DATABASE_POOL, onError: (e) => logger.warn({ err: e.message }, 'postgres') });
   try {
     await migrateDb(db);
     const base = { logger, clock: systemClock };
-    await serveRoles(base, config, [apiserverRole(base, db, config)], signal);
+    const edge = buildRpcEdge(base, config, { db, sharedLimits: true });
+    try {
+      await serveRoles(base, config, [apiserverRole(base, db, config, edge)], edge, signal);
+    } finally {
+      await edge.close();
+    }
   } finally {
     await db.close();
   }

@@ -3,7 +3,8 @@ import { resolve } from 'node:path';
 import { runProcess } from '../../internal/app/process.js';
 import { apiserverRole, schedulerRole } from '../../internal/app/roles.js';
 import { serveRoles } from '../../internal/app/serve.js';
-import { loadConfig, parseHostPort } from '../../internal/config/config.js';
+import { internalCredential, buildRpcEdge } from '../../internal/app/rpc-edge.js';
+import { authEnabled, loadConfig, parseHostPort } from '../../internal/config/config.js';
 import { MemoryLeaderLock } from '../../internal/coordination/memory-leader-lock.js';
 import { MemoryPresence } from '../../internal/coordination/presence.js';
 import { registerBuiltins, Worker } from '../../internal/sdk/index.js';
@@ -19,7 +20,7 @@ import { migrateDb, openPglite } from '../../internal/storage/db.js';
 const config = loadConfig({ TASKD_LOCK_TTL_MS: '3000', TASKD_LOCK_RENEW_MS: '500', TASKD_POLL_MS: '250', ...process.env });
 const logger = createLogger({ name: 'taskd-dev', level: config.TASKD_LOG_LEVEL });
 const { host, port } = parseHostPort(config.TASKD_ADDR);
-if (host !== '127.0.0.1' && host !== 'localhost' && host !== '::1') {
+if (!authEnabled(config) && host !== '127.0.0.1' && host !== 'localhost' && host !== '::1') {
   logger.fatal({ addr: config.TASKD_ADDR }, 'the embedded default runs without authentication and binds only to loopback; set TASKD_ADDR=127.0.0.1:PORT');
   process.exit(1);
 }
@@ -33,21 +34,29 @@ runProcess(logger, async (signal) => {
     const base = { logger, clock: systemClock };
     const self = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
     const devConfig = { ...config, TASKD_SCHEDULER_ADDRS: [self] };
+    const edge = buildRpcEdge(base, devConfig, { db, sharedLimits: false });
     const roles = [
       schedulerRole(base, db, { lock: new MemoryLeaderLock(systemClock), presence: new MemoryPresence() }, devConfig, self),
-      apiserverRole(base, db, devConfig),
+      apiserverRole(base, db, devConfig, edge),
     ];
-    const worker = new Worker({ addresses: [self], workerId: 'dev-worker', slots: config.TASKD_WORKER_SLOTS, queues: config.TASKD_WORKER_QUEUES, logger });
+    // With authentication on, the in-process worker needs a credential like any other.
+    const token = await internalCredential(config, systemClock, {
+      role: 'worker', subject: 'dev-worker', fixed: config.TASKD_WORKER_TOKEN, fixedKey: 'TASKD_WORKER_TOKEN', ttlMs: 365 * 24 * 3600_000,
+    }).token();
+    const worker = new Worker({
+      addresses: [self], workerId: 'dev-worker', slots: config.TASKD_WORKER_SLOTS, queues: config.TASKD_WORKER_QUEUES, logger, token,
+    });
     registerBuiltins(worker);
     worker.on('connected', (e) => logger.info({ leader: e.address, epoch: e.epoch }, 'worker connected'));
     const workerDone = new Promise<void>((r) => setImmediate(r)).then(() => worker.run(signal));
-    await serveRoles(base, devConfig, [...roles, { routes: () => {}, run: () => workerDone, readiness: async () => ({ worker: worker.status.connected }) }], signal, (addr) => {
+    await serveRoles(base, devConfig, [...roles, { routes: () => {}, run: () => workerDone, readiness: async () => ({ worker: worker.status.connected }) }], edge, signal, (addr) => {
       process.stdout.write(
         `\ntaskd is running on http://${addr} (data in ${dataDir})\n` +
           `Submit a task:\n  curl -s -H 'content-type: application/json' -d '{"task":{"type":"noop","payload":{"hello":"world"}}}' http://${addr}/taskd.v1.TaskService/SubmitTask\n` +
           `Read it back:\n  curl -s -H 'content-type: application/json' -d '{"id":"<id>"}' http://${addr}/taskd.v1.TaskService/GetTask\n\n`,
       );
     });
+    await edge.close();
   } finally {
     await db.close();
   }

@@ -1,7 +1,8 @@
 import { schedulerRole } from '../../internal/app/roles.js';
 import { runProcess } from '../../internal/app/process.js';
 import { serveRoles } from '../../internal/app/serve.js';
-import { advertiseAddress, loadConfig } from '../../internal/config/config.js';
+import { buildRpcEdge } from '../../internal/app/rpc-edge.js';
+import { advertiseAddress, loadConfig, requireAuthBeyondLoopback } from '../../internal/config/config.js';
 import { RedisPresence } from '../../internal/coordination/presence.js';
 import { RedisLeaderLock } from '../../internal/coordination/redis-leader-lock.js';
 import { systemClock } from '../../internal/shared/clock.js';
@@ -13,6 +14,7 @@ const logger = createLogger({ name: 'scheduler', level: config.TASKD_LOG_LEVEL }
 runProcess(logger, async (signal) => {
   if (!config.TASKD_DATABASE_URL) throw new Error('invalid configuration: TASKD_DATABASE_URL is required');
   if (!config.TASKD_REDIS_URL) throw new Error('invalid configuration: TASKD_REDIS_URL is required');
+  requireAuthBeyondLoopback(config, 'the scheduler');
   const db = openPostgres(config.TASKD_DATABASE_URL, {
     max: config.TASKD_DATABASE_POOL, onError: (e) => logger.warn({ err: e.message }, 'postgres'),
     idleInTransactionTimeoutMs: config.TASKD_LOCK_TTL_MS / 2,
@@ -29,7 +31,13 @@ runProcess(logger, async (signal) => {
     await migrateDb(db);
     const base = { logger, clock: systemClock };
     const address = advertiseAddress(config.TASKD_ADDR, config.TASKD_ADVERTISE_ADDR);
-    await serveRoles(base, config, [schedulerRole(base, db, { lock, presence }, config, address)], signal);
+    // Schedulers take no submissions: the submission limit stays in process (unused).
+    const edge = buildRpcEdge(base, config, { db, sharedLimits: false });
+    try {
+      await serveRoles(base, config, [schedulerRole(base, db, { lock, presence }, config, address)], edge, signal);
+    } finally {
+      await edge.close();
+    }
   } finally {
     await presence.close();
     await lock.close();

@@ -10,6 +10,8 @@ const worker = new Worker({
   workerId: config.TASKD_WORKER_ID,
   queues: config.TASKD_WORKER_QUEUES,
   slots: config.TASKD_WORKER_SLOTS,
+  // A JWT or API key with the worker role; the worker receives tasks of its namespaces only.
+  token: config.TASKD_WORKER_TOKEN,
   logger,
 });
 registerBuiltins(worker);

@@ -1,5 +1,5 @@
 import { create } from '@bufbuild/protobuf';
-import { createClient } from '@connectrpc/connect';
+import { Code, ConnectError, createClient } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
 import { LinkRequestSchema, LinkService, type LinkRequest } from '../../gen/taskd/internal/v1/link_pb.js';
 import type { GetClusterResponse } from '../../gen/taskd/v1/cluster_service_pb.js';
@@ -26,7 +26,11 @@ export class LeaderLink implements ReadyHints, ScheduleHints {
   linked = false;
   private linkedAddress: string | undefined;
 
-  constructor(private readonly base: Base, private readonly opts: { addresses: string[] }) {
+  /**
+   * `credential`: what the link authenticates with (a SYSTEM token; see
+   * internal/app/rpc-edge.ts `internalCredential`); none when authentication is off.
+   */
+  constructor(private readonly base: Base, private readonly opts: { addresses: string[]; credential?: { token(): Promise<string | undefined> } }) {
     if (opts.addresses.length === 0) throw new Error('LeaderLink needs at least one scheduler address');
   }
 
@@ -87,10 +91,15 @@ export class LeaderLink implements ReadyHints, ScheduleHints {
     if (!address) return undefined;
     try {
       const client = createClient(LinkService, createGrpcTransport({ baseUrl: address }));
-      return (await client.describe({}, { timeoutMs: 2_000 })).cluster;
+      return (await client.describe({}, { timeoutMs: 2_000, headers: await this.headers() })).cluster;
     } catch {
       return undefined;
     }
+  }
+
+  private async headers(): Promise<Record<string, string>> {
+    const token = await this.opts.credential?.token();
+    return token ? { authorization: `Bearer ${token}` } : {};
   }
 
   /** Links and re-links until `signal` aborts. */
@@ -121,7 +130,7 @@ export class LeaderLink implements ReadyHints, ScheduleHints {
     const out = new AsyncQueue<LinkRequest>();
     let named: string | undefined;
     try {
-      for await (const res of client.link(out, { signal })) {
+      for await (const res of client.link(out, { signal, headers: await this.headers() })) {
         if (res.leaderAddress && res.leaderAddress !== address) {
           named = res.leaderAddress;
           break;
@@ -135,7 +144,9 @@ export class LeaderLink implements ReadyHints, ScheduleHints {
         }
       }
     } catch (e) {
-      if (!signal.aborted) this.base.logger.debug({ address, err: (e as Error).message }, 'leader link ended');
+      // A refused credential is a configuration error someone must see; other ends are routine.
+      const refused = e instanceof ConnectError && (e.code === Code.Unauthenticated || e.code === Code.PermissionDenied);
+      if (!signal.aborted) this.base.logger[refused ? 'warn' : 'debug']({ address, err: (e as Error).message }, 'leader link ended');
     } finally {
       if (this.out === out) {
         this.out = undefined;

@@ -1,4 +1,8 @@
 import { ClusterService } from '../../gen/taskd/v1/cluster_service_pb.js';
+import { ApiKeyService } from '../../gen/taskd/v1/auth_service_pb.js';
+import { ApiKeyApi } from '../api/api-key-api.js';
+import { apiKeyServiceImpl } from '../rpc/api-key-service.js';
+import { internalCredential, type RpcEdge } from './rpc-edge.js';
 import type { Presence } from '../coordination/presence.js';
 import { clusterServiceImpl } from '../rpc/cluster-service.js';
 import { WorkflowService } from '../../gen/taskd/v1/workflow_service_pb.js';
@@ -43,9 +47,16 @@ function scheduleLimits(config: Config): ScheduleLimits {
   };
 }
 
-/** The apiserver role: TaskService and DeadLetterService on Postgres, hints to the leader over the link. */
-export function apiserverRole(base: Base, db: Db, config: Config): Role {
-  const link = new LeaderLink(base, { addresses: config.TASKD_SCHEDULER_ADDRS });
+/**
+ * The apiserver role: the public services on Postgres, hints to the leader over the link
+ * (authenticated as SYSTEM when authentication is on). `edge`: the process's RPC edge,
+ * whose cached API key lookups a revocation here forgets at once.
+ */
+export function apiserverRole(base: Base, db: Db, config: Config, edge?: Pick<RpcEdge, 'authenticator'>): Role {
+  const credential = internalCredential(config, base.clock, {
+    role: 'system', subject: 'taskd-apiserver', fixed: config.TASKD_AUTH_SYSTEM_TOKEN, fixedKey: 'TASKD_AUTH_SYSTEM_TOKEN',
+  });
+  const link = new LeaderLink(base, { addresses: config.TASKD_SCHEDULER_ADDRS, credential });
   const limits = { ...DEFAULT_LIMITS, maxPayloadBytes: config.TASKD_MAX_PAYLOAD_BYTES, maxHorizonMs: config.TASKD_MAX_HORIZON_MS };
   const api = new TaskApi(base, { db, limits, hints: link });
   return {
@@ -58,6 +69,7 @@ export function apiserverRole(base: Base, db: Db, config: Config): Role {
         limits: { ...limits, maxTasks: config.TASKD_WORKFLOW_MAX_TASKS, maxEdges: config.TASKD_WORKFLOW_MAX_EDGES },
       })));
       r.service(ScheduleService, scheduleServiceImpl(new ScheduleApi(base, { db, hints: link, limits: scheduleLimits(config) })));
+      r.service(ApiKeyService, apiKeyServiceImpl(new ApiKeyApi(base, { db, onRevoked: () => edge?.authenticator.apiKeys?.forget() })));
     },
     run: (signal) => link.run(signal),
     readiness: async () => ({ postgres: await db.ping(), leaderLinked: link.linked }),

@@ -11,11 +11,13 @@ import type { WorkerSession } from '../scheduler/worker-session.js';
 import type { Logger } from '../shared/logger.js';
 import { errorFromPb } from './convert/task.js';
 import { jsonOf, valueOf } from './convert/json.js';
+import { identityOf } from './identity-context.js';
 
 const refOf = (r: PbRef | undefined): AttemptRef => ({ taskId: r?.taskId ?? '', attempt: r?.attempt ?? 0, leaseToken: r?.leaseToken ?? '' });
 
 /**
- * WorkerService.Connect: the first message must be Hello. A passive scheduler answers
+ * WorkerService.Connect: the first message must be Hello. The worker receives tasks of
+ * its credential's namespaces only (the identity the auth interceptor established). A passive scheduler answers
  * NotLeader (naming the leader) and ends UNAVAILABLE; the leader attaches a session,
  * sends Welcome, then streams assignments and acks while it reads credits, heartbeats
  * and results. When the term ends the stream ends UNAVAILABLE and workers reconnect.
@@ -31,7 +33,7 @@ export function workerServiceImpl(
       if (first.done || first.value.msg.case !== 'hello') {
         throw new ConnectError('the first message must be hello', Code.InvalidArgument);
       }
-      const hello = helloOf(first.value.msg.value);
+      const hello = helloOf(first.value.msg.value, [...identityOf(ctx).namespaces]);
       const d = scheduler.active();
       if (!d) {
         const leader = await scheduler.leader();
@@ -62,8 +64,9 @@ export function workerServiceImpl(
   };
 }
 
-function helloOf(h: Hello): HelloIn {
+function helloOf(h: Hello, namespaces: string[]): HelloIn {
   return {
+    namespaces,
     workerId: h.workerId || 'anonymous',
     taskTypes: h.taskTypes,
     queues: h.queues.length > 0 ? h.queues : ['default'],

@@ -55,8 +55,8 @@ describe('Dispatcher on real Postgres: undelivered attempts, stalls', () => {
     await d.ready;
     return d;
   };
-  const hello = (running: AttemptRef[] = []): HelloIn =>
-    ({ workerId: 'w1', taskTypes: ['noop'], queues: ['default'], slots: 4, labels: {}, running });
+  const hello = (running: AttemptRef[] = [], namespaces = ['*'], workerId = 'w1'): HelloIn =>
+    ({ workerId, taskTypes: ['noop'], queues: ['default'], slots: 4, labels: {}, running, namespaces });
   /** Reads `n` assignments from a session's outbound queue. */
   const assigns = async (s: WorkerSession, n: number): Promise<Assign[]> => {
     const out: Assign[] = [];
@@ -154,5 +154,26 @@ describe('Dispatcher on real Postgres: undelivered attempts, stalls', () => {
     await new Promise((r) => setImmediate(r));
     expect(lapsed).toEqual([]);
     expect(d.keeper.leases.match(held!.ref)?.session).toBe(s);
+  });
+
+  it('a worker receives only tasks of its credential\'s namespaces', async () => {
+    const subs = await api.submit(
+      ['team-a', 'team-b', 'team-a', 'team-c'].map((namespace) => ({ type: 'noop', namespace })), 'tasks', true);
+    const d = await term(6);
+    const a = d.attach(hello([], ['team-a'], 'wa')).session;
+    const bc = d.attach(hello([], ['team-b', 'team-c'], 'wbc')).session;
+    d.credit(a, 4);
+    d.credit(bc, 4);
+    const gotA = await assigns(a, 2);
+    const gotBc = await assigns(bc, 2);
+    expect(gotA.map((g) => g.namespace)).toEqual(['team-a', 'team-a']);
+    expect(gotBc.map((g) => g.namespace).sort()).toEqual(['team-b', 'team-c']);
+    expect([...gotA, ...gotBc].map((g) => g.ref.taskId).sort()).toEqual(subs.map((s) => s.task.id).sort());
+    // More work for team-b only: the team-a worker, with credit left, still gets none of it.
+    const [late] = await api.submit([{ type: 'noop', namespace: 'team-b' }], 'task', false);
+    d.hint(['default']);
+    const [got] = await assigns(bc, 1);
+    expect(got!.ref.taskId).toBe(late!.task.id);
+    expect(a.out.size).toBe(0);
   });
 });

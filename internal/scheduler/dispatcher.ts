@@ -40,6 +40,8 @@ export interface WorkerView {
   draining: boolean;
   idleMs: number;
   labels: Record<string, string>;
+  /** The namespaces it serves; ["*"] for all. */
+  namespaces: string[];
 }
 
 export interface DispatcherEvents {
@@ -219,6 +221,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     const workers = [...this.sessions.values()].map((s) => ({
       workerId: s.workerId, sessionId: s.id, queues: s.hello.queues, taskTypes: s.hello.taskTypes, slots: s.hello.slots,
       credits: s.credits, running: s.held.size, draining: s.draining, idleMs: Math.max(0, now - s.lastSeen), labels: s.hello.labels,
+      namespaces: s.hello.namespaces,
     }));
     return { workers, leases: this.keeper.leases.size };
   }
@@ -275,12 +278,13 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     }
     let more = false;
     for (const [key, members] of groups) {
-      const { queues, taskTypes } = (members[0] as WorkerSession).hello;
+      const { queues, taskTypes, namespaces } = (members[0] as WorkerSession).hello;
+      const scope = namespaces.includes('*') ? undefined : namespaces;
       for (const queue of queues) {
         if (this.empty.has(`${key}\u0000${queue}`)) continue;
         const slots = interleave(members, this.opts.maxClaim ?? 512);
         if (slots.length === 0) break;
-        const claimed = await this.claim(queue, taskTypes, slots);
+        const claimed = await this.claim(queue, taskTypes, scope, slots);
         if (claimed < slots.length) this.empty.add(`${key}\u0000${queue}`);
         else more = true;
       }
@@ -291,8 +295,9 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
   /**
    * Claims for `slots` from `queue`: after every (agingEvery - 1) priority-ordered
    * dispatches, one slot first goes to the oldest task waiting longer than agingMs.
+   * `namespaces`: only tasks of these (undefined: any), the workers' credential's.
    */
-  private async claim(queue: string, types: string[], slots: WorkerSession[]): Promise<number> {
+  private async claim(queue: string, types: string[], namespaces: string[] | undefined, slots: WorkerSession[]): Promise<number> {
     const now = this.base.clock.now();
     const every = this.opts.agingEvery ?? 10;
     const since = this.sinceAged.get(queue) ?? 0;
@@ -301,11 +306,11 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
       await leadershipFence(tx, { epoch: this.opts.epoch });
       const workerIds = slots.map((s) => s.workerId);
       const aged = agedSlots === 0 ? [] : await taskClaimReady(tx, {
-        epoch: this.opts.epoch, queue, types, slots: workerIds.slice(0, agedSlots), now: new Date(now),
+        epoch: this.opts.epoch, queue, types, namespaces, slots: workerIds.slice(0, agedSlots), now: new Date(now),
         agedBefore: new Date(now - this.opts.agingMs),
       });
       const rest = await taskClaimReady(tx, {
-        epoch: this.opts.epoch, queue, types, slots: workerIds.slice(aged.length), now: new Date(now),
+        epoch: this.opts.epoch, queue, types, namespaces, slots: workerIds.slice(aged.length), now: new Date(now),
       });
       return [...aged, ...rest.map((c) => ({ ...c, slot: c.slot + aged.length }))];
     });

@@ -43,4 +43,9 @@ export interface HelloIn {
   slots: number;
   labels: Record<string, string>;
   running: AttemptRef[];
+  /**
+   * The namespaces whose tasks it may receive, from its credential (not from the
+   * message): ["*"] for all.
+   */
+  namespaces: string[];
 }

@@ -18,7 +18,7 @@ export class WorkerSession {
   readonly held = new Set<string>();
   /** Monotonic ms of the last message from the worker. */
   lastSeen: number;
-  /** Groups sessions that accept the same work, so one claim serves them all. */
+  /** Groups sessions that accept the same work (queues, types, namespaces), so one claim serves them all. */
   readonly groupKey: string;
   /**
    * Attempts claimed for this worker that it never received (see Dispatcher.attach),
@@ -30,7 +30,7 @@ export class WorkerSession {
 
   constructor(readonly hello: HelloIn, now: number) {
     this.lastSeen = now;
-    this.groupKey = `${[...hello.queues].sort().join(',')}|${[...hello.taskTypes].sort().join(',')}`;
+    this.groupKey = `${[...hello.queues].sort().join(',')}|${[...hello.taskTypes].sort().join(',')}|${[...hello.namespaces].sort().join(',')}`;
   }
 
   get workerId(): string {

@@ -26,8 +26,9 @@ export interface Claimed {
 }
 
 /**
- * Claims up to `slots.length` ready tasks of `queue` whose type is in `types`, highest
- * priority first, then oldest; slot i goes to worker `slots[i]`. Each claim bumps the
+ * Claims up to `slots.length` ready tasks of `queue` whose type is in `types` (and
+ * namespace in `namespaces`, when given), highest priority first, then oldest; slot i
+ * goes to worker `slots[i]`. Each claim bumps the
  * task's attempt counter, sets a fresh lease token and inserts the attempt row, all in
  * the caller's transaction. The caller must have called `leadershipFence`.
  */
@@ -35,6 +36,8 @@ export async function taskClaimReady(
   ex: Executor,
   p: {
     epoch: number; queue: string; types: string[]; slots: string[]; now: Date;
+    /** Only tasks of these namespaces; undefined: any (a worker whose credential has "*"). */
+    namespaces?: string[];
     /** Aging: instead of priority order, the oldest tasks created before this instant. */
     agedBefore?: Date;
   },
@@ -122,17 +125,20 @@ export async function taskAssignments(
 }
 
 /**
- * The ready tasks a claim takes, locked: `queue`'s QUEUED tasks of `types`, in exactly
- * the order of index `tasks_ready` (priority desc nulls last, id) so Postgres reads the
- * first `limit` entries instead of sorting the backlog; or, for aging, the oldest
- * created before `agedBefore` (index `tasks_ready_age`). Exported for the plan test.
+ * The ready tasks a claim takes, locked: `queue`'s QUEUED tasks of `types` (of
+ * `namespaces` when given: a filter on the rows the index yields, so the order still
+ * comes from it), in exactly the order of index `tasks_ready` (priority desc nulls
+ * last, id) so Postgres reads the first `limit` entries instead of sorting the backlog;
+ * or, for aging, the oldest created before `agedBefore` (index `tasks_ready_age`).
+ * Exported for the plan test.
  */
-export function readyTasksQuery(p: { queue: string; types: string[]; limit: number; agedBefore?: Date }): SQL {
+export function readyTasksQuery(p: { queue: string; types: string[]; namespaces?: string[]; limit: number; agedBefore?: Date }): SQL {
   const order = p.agedBefore
     ? sql`and id::text < ${uuidFloor(p.agedBefore)} order by id::text`
     : sql`order by priority desc nulls last, id`;
+  const scope = p.namespaces ? sql`and namespace = any(${toPgArray(p.namespaces)}::text[])` : sql``;
   return sql`select id from tasks
-    where status = 'QUEUED' and queue = ${p.queue} and type = any(${toPgArray(p.types)}::text[])
+    where status = 'QUEUED' and queue = ${p.queue} and type = any(${toPgArray(p.types)}::text[]) ${scope}
     ${order}
     limit ${p.limit}
     for update skip locked`;

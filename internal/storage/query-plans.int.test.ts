@@ -39,6 +39,12 @@ describe('query plans on a large table', () => {
     expect(p).not.toMatch(/Sort/);
   });
 
+  it('a claim for a worker of some namespaces still reads tasks_ready in order (namespace is a filter)', async () => {
+    const p = await plan(readyTasksQuery({ queue: 'a', types: ['noop'], namespaces: ['default', 'team-a'], limit: 64 }));
+    expect(p).toContain('Index Scan using tasks_ready on tasks');
+    expect(p).not.toMatch(/Sort/);
+  });
+
   it('the aged claim reads tasks_ready_age in order', async () => {
     const p = await plan(readyTasksQuery({ queue: 'a', types: ['noop'], limit: 1, agedBefore: new Date(1700000045000) }));
     expect(p).toContain('tasks_ready_age');

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file taskd/v1/cluster_service.proto.
  */
 export const file_taskd_v1_cluster_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch50YXNrZC92MS9jbHVzdGVyX3NlcnZpY2UucHJvdG8SCHRhc2tkLnYxIiYKEUdldENsdXN0ZXJSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCSJXCgpMZWFkZXJJbmZvEg8KB2FkZHJlc3MYASABKAkSDQoFZXBvY2gYAiABKAMSKQoFc2luY2UYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIl8KDVNjaGVkdWxlckluZm8SDwoHYWRkcmVzcxgBIAEoCRIOCgZsZWFkZXIYAiABKAgSLQoJbGFzdF9zZWVuGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKkAgoKV29ya2VySW5mbxIRCgl3b3JrZXJfaWQYASABKAkSEgoKc2Vzc2lvbl9pZBgCIAEoCRIOCgZxdWV1ZXMYAyADKAkSEgoKdGFza190eXBlcxgEIAMoCRINCgVzbG90cxgFIAEoBRIPCgdjcmVkaXRzGAYgASgFEg8KB3J1bm5pbmcYByABKAUSEAoIZHJhaW5pbmcYCCABKAgSJwoEaWRsZRgJIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIwCgZsYWJlbHMYCiADKAsyIC50YXNrZC52MS5Xb3JrZXJJbmZvLkxhYmVsc0VudHJ5Gi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEigQEKCVF1ZXVlSW5mbxINCgVxdWV1ZRgBIAEoCRIPCgdwZW5kaW5nGAIgASgDEg4KBnF1ZXVlZBgDIAEoAxIPCgdydW5uaW5nGAQgASgDEjMKEG9sZGVzdF9yZWFkeV9hZ2UYBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iwwEKEkdldENsdXN0ZXJSZXNwb25zZRIkCgZsZWFkZXIYASABKAsyFC50YXNrZC52MS5MZWFkZXJJbmZvEisKCnNjaGVkdWxlcnMYAiADKAsyFy50YXNrZC52MS5TY2hlZHVsZXJJbmZvEiUKB3dvcmtlcnMYAyADKAsyFC50YXNrZC52MS5Xb3JrZXJJbmZvEiMKBnF1ZXVlcxgEIAMoCzITLnRhc2tkLnYxLlF1ZXVlSW5mbxIOCgZsZWFzZXMYBSABKAUycgoOQ2x1c3RlclNlcnZpY2USYAoKR2V0Q2x1c3RlchIbLnRhc2tkLnYxLkdldENsdXN0ZXJSZXF1ZXN0GhwudGFza2QudjEuR2V0Q2x1c3RlclJlc3BvbnNlIheItRgBgtPkkwINEgsvdjEvY2x1c3RlcmIGcHJvdG8z", [file_google_api_annotations, file_google_protobuf_duration, file_google_protobuf_timestamp, file_taskd_v1_options]);
+  fileDesc("Ch50YXNrZC92MS9jbHVzdGVyX3NlcnZpY2UucHJvdG8SCHRhc2tkLnYxIiYKEUdldENsdXN0ZXJSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCSJXCgpMZWFkZXJJbmZvEg8KB2FkZHJlc3MYASABKAkSDQoFZXBvY2gYAiABKAMSKQoFc2luY2UYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIl8KDVNjaGVkdWxlckluZm8SDwoHYWRkcmVzcxgBIAEoCRIOCgZsZWFkZXIYAiABKAgSLQoJbGFzdF9zZWVuGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCK4AgoKV29ya2VySW5mbxIRCgl3b3JrZXJfaWQYASABKAkSEgoKc2Vzc2lvbl9pZBgCIAEoCRIOCgZxdWV1ZXMYAyADKAkSEgoKdGFza190eXBlcxgEIAMoCRINCgVzbG90cxgFIAEoBRIPCgdjcmVkaXRzGAYgASgFEg8KB3J1bm5pbmcYByABKAUSEAoIZHJhaW5pbmcYCCABKAgSJwoEaWRsZRgJIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIwCgZsYWJlbHMYCiADKAsyIC50YXNrZC52MS5Xb3JrZXJJbmZvLkxhYmVsc0VudHJ5EhIKCm5hbWVzcGFjZXMYCyADKAkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKBAQoJUXVldWVJbmZvEg0KBXF1ZXVlGAEgASgJEg8KB3BlbmRpbmcYAiABKAMSDgoGcXVldWVkGAMgASgDEg8KB3J1bm5pbmcYBCABKAMSMwoQb2xkZXN0X3JlYWR5X2FnZRgFIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiLDAQoSR2V0Q2x1c3RlclJlc3BvbnNlEiQKBmxlYWRlchgBIAEoCzIULnRhc2tkLnYxLkxlYWRlckluZm8SKwoKc2NoZWR1bGVycxgCIAMoCzIXLnRhc2tkLnYxLlNjaGVkdWxlckluZm8SJQoHd29ya2VycxgDIAMoCzIULnRhc2tkLnYxLldvcmtlckluZm8SIwoGcXVldWVzGAQgAygLMhMudGFza2QudjEuUXVldWVJbmZvEg4KBmxlYXNlcxgFIAEoBTJyCg5DbHVzdGVyU2VydmljZRJgCgpHZXRDbHVzdGVyEhsudGFza2QudjEuR2V0Q2x1c3RlclJlcXVlc3QaHC50YXNrZC52MS5HZXRDbHVzdGVyUmVzcG9uc2UiF4i1GAGC0+STAg0SCy92MS9jbHVzdGVyYgZwcm90bzM", [file_google_api_annotations, file_google_protobuf_duration, file_google_protobuf_timestamp, file_taskd_v1_options]);
 
 /**
  * @generated from message taskd.v1.GetClusterRequest
@@ -148,6 +148,14 @@ export type WorkerInfo = Message<"taskd.v1.WorkerInfo"> & {
    * @generated from field: map<string, string> labels = 10;
    */
   labels: { [key: string]: string };
+
+  /**
+   * The namespaces whose tasks it receives, from its credential; "*" for all. A caller
+   * sees only workers serving the namespace it asked about.
+   *
+   * @generated from field: repeated string namespaces = 11;
+   */
+  namespaces: string[];
 };
 
 /**
@@ -223,7 +231,8 @@ export type GetClusterResponse = Message<"taskd.v1.GetClusterResponse"> & {
   queues: QueueInfo[];
 
   /**
-   * Leases the leader holds, of workers connected or not.
+   * Leases the leader holds, of workers connected or not; for a caller limited to some
+   * namespaces, the attempts its visible workers run.
    *
    * @generated from field: int32 leases = 5;
    */

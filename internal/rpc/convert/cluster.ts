@@ -11,7 +11,7 @@ export function clusterToPb(v: ClusterView): GetClusterResponse {
     schedulers: v.schedulers.map((s) => ({ address: s.address, leader: s.leader, lastSeen: timestampFromMs(s.lastSeenMs) })),
     workers: v.workers.map((w) => ({
       workerId: w.workerId, sessionId: w.sessionId, queues: w.queues, taskTypes: w.taskTypes, slots: w.slots, credits: w.credits,
-      running: w.running, draining: w.draining, idle: durationFromMs(Math.round(w.idleMs)), labels: w.labels,
+      running: w.running, draining: w.draining, idle: durationFromMs(Math.round(w.idleMs)), labels: w.labels, namespaces: w.namespaces,
     })),
     leases: v.leases,
   });
