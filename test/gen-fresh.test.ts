@@ -49,5 +49,7 @@ test('gen/ is what buf generate makes from proto/', { timeout: 120_000 }, async 
     if (!a.equals(b)) problems.push(`gen/${f}: differs from what buf generates`);
   }
   expect(fresh.length, 'buf generate produced no files').toBeGreaterThan(0);
+  // The OpenAPI document comes from a local plugin of the same template (scripts/protoc-gen-openapi.ts).
+  expect(fresh, 'buf generate wrote no gen/openapi.json').toContain('openapi.json');
   expect(problems, STALE).toEqual([]);
 });

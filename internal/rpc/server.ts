@@ -5,6 +5,8 @@ import { connectNodeAdapter } from '@connectrpc/connect-node';
 import { createServer, type Server } from '@httptoolkit/httpolyglot';
 import type { Logger } from '../shared/logger.js';
 import { errorInterceptor } from './error-interceptor.js';
+import { openApiDocument } from './rest/openapi-file.js';
+import { RestGateway } from './rest/rest-gateway.js';
 
 /** Readiness as a process reports it on /readyz. */
 export interface Readiness {
@@ -42,18 +44,27 @@ export interface RpcServerOptions {
 export class RpcServer {
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
+  /** REST routes from the protos' google.api.http options, dispatched into the same router as Connect. */
+  readonly gateway: RestGateway;
   /** Every interceptor RPCs pass, outermost first; a gateway dispatching RPCs must use the same. */
   readonly interceptors: Interceptor[];
 
   constructor(private readonly opts: RpcServerOptions) {
     this.interceptors = [errorInterceptor(opts.logger), ...(opts.interceptors ?? [])];
+    const built: { router?: ConnectRouter } = {};
     const adapter = connectNodeAdapter({
-      routes: opts.routes,
+      routes: (r) => {
+        opts.routes(r);
+        built.router = r;
+      },
+      // What no Connect or gRPC method claims goes to the REST gateway.
+      fallback: (req, res) => void this.gateway.handle(req as IncomingMessage, res as ServerResponse),
       interceptors: this.interceptors,
       readMaxBytes: opts.readMaxBytes,
       // Connect's own JSON parsing: unknown fields are errors, so typos are answered.
       jsonOptions: { ignoreUnknownFields: false },
     });
+    this.gateway = new RestGateway({ handlers: built.router?.handlers ?? [], readMaxBytes: opts.readMaxBytes, logger: opts.logger });
     this.server = createServer((req, res) => void this.handle(req, res, adapter));
     this.server.on('connection', (s: Socket) => {
       // Small frames (acks, assignments) must not wait on Nagle + delayed ACK (~40 ms).
@@ -100,6 +111,16 @@ export class RpcServer {
     if (req.method === 'GET' && path === '/readyz') {
       const r = await this.opts.readiness().catch((e: Error) => ({ ready: false, detail: { error: e.message } }));
       res.writeHead(r.ready ? 200 : 503, { 'content-type': 'application/json' }).end(`${JSON.stringify({ ready: r.ready, ...r.detail })}\n`);
+      return;
+    }
+    if (req.method === 'GET' && path === '/openapi.json') {
+      if (!(await this.authorizeHttp(req, res))) return;
+      const doc = await openApiDocument().catch((e: Error) => {
+        this.opts.logger.error({ err: e }, 'gen/openapi.json unreadable');
+        return undefined;
+      });
+      if (doc) res.writeHead(200, { 'content-type': 'application/json' }).end(doc);
+      else res.writeHead(500, { 'content-type': 'application/json' }).end('{"code":13,"message":"internal error","details":[]}');
       return;
     }
     adapter(req, res);
