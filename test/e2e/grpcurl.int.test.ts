@@ -2,13 +2,15 @@ import { create, fromBinary } from '@bufbuild/protobuf';
 import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
 import { createClient } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as v1alpha from '../../gen/grpc/reflection/v1alpha/reflection_pb.js';
-import { Cluster } from '../cluster.js';
+import { Cluster, logMsg } from '../cluster.js';
 import { GRPC_PYTHON, GRPCURL, GrpcurlStream, run, tool } from '../grpc-tools.js';
 import { InprocWorkers } from '../inproc-worker.js';
-import { REPO_ROOT, reapAll } from '../procs.js';
+import { freePort, REPO_ROOT, reapAll, spawnTaskd } from '../procs.js';
 import { createTestDatabase, redisPrefix, testEnv, type TestDatabase } from '../stack.js';
 
 const API_SERVICES = ['taskd.v1.TaskService', 'taskd.v1.WorkflowService', 'taskd.v1.DeadLetterService', 'taskd.v1.ScheduleService', 'taskd.v1.ClusterService'];
@@ -130,5 +132,26 @@ describe('grpcurl and other generic clients through server reflection, no proto 
     expect(out.response.task.payload).toEqual({ via: 'python' });
     const row = await cluster.sql.query<{ type: string }>('select type from tasks where id = $1', [out.response.task.id]);
     expect(row.rows).toEqual([{ type: 'grpcurl.gated' }]);
+  });
+});
+
+describe('reflection on the embedded default (npm start)', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'taskd-reflection-'));
+  afterAll(async () => {
+    await reapAll();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('lists every service, the apiserver\'s and the scheduler\'s', async () => {
+    const port = await freePort();
+    const dev = spawnTaskd('dev', 'cmd/dev/main.ts', { TASKD_ADDR: `127.0.0.1:${port}`, TASKD_DATA_DIR: dataDir });
+    await dev.waitForLog(logMsg('listening'), 60_000);
+    const list = await run(tool(GRPCURL), ['-plaintext', `127.0.0.1:${port}`, 'list']);
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout.trim().split('\n')).toEqual(
+      expect.arrayContaining([...API_SERVICES, ...REFLECTION, 'taskd.v1.WorkerService', 'taskd.internal.v1.LinkService']),
+    );
+    dev.kill('SIGTERM');
+    expect((await dev.exited).code).toBe(0);
   });
 });
