@@ -1,4 +1,4 @@
-import { createClient, type Client } from '@connectrpc/connect';
+import { createClient, type Client, type Interceptor, type Transport } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
 import pg from 'pg';
 import { TaskService } from '../gen/taskd/v1/task_service_pb.js';
@@ -23,6 +23,16 @@ export interface ClusterOptions {
   slots?: number;
   /** TASKD_* settings for every process (defaults: FAST_TIMINGS). */
   env?: Record<string, string>;
+  /** Authentication: none by default (every process on loopback, anonymous). */
+  auth?: ClusterAuth;
+}
+
+/** Authentication of a {@link Cluster}. */
+export interface ClusterAuth {
+  /** TASKD_AUTH_* (and limit) settings of apiservers and schedulers; workers do not get them. */
+  env: Record<string, string>;
+  /** TASKD_WORKER_TOKEN of workers started without one of their own. */
+  workerToken?: string;
 }
 
 /** A JSON log line with `msg` equal to `msg` (and every field of `fields`). */
@@ -91,7 +101,7 @@ export class Cluster {
   /** (Re)starts scheduler `i` on its fixed port and waits until it listens. */
   async startScheduler(i: number): Promise<Member> {
     const port = this.schedulerPorts[i] as number;
-    const proc = spawnTaskd(`scheduler-${i}`, 'cmd/scheduler/main.ts', this.env({ TASKD_ADDR: `127.0.0.1:${port}` }));
+    const proc = spawnTaskd(`scheduler-${i}`, 'cmd/scheduler/main.ts', this.env({ ...this.opts.auth?.env, TASKD_ADDR: `127.0.0.1:${port}` }));
     await proc.waitForLog(logMsg('listening'), 30_000);
     const m = { proc, addr: `127.0.0.1:${port}` };
     this.schedulers[i] = m;
@@ -100,7 +110,7 @@ export class Cluster {
 
   async startApiserver(): Promise<Member> {
     const port = await freePort();
-    const proc = spawnTaskd(`apiserver-${this.apiservers.length}`, 'cmd/apiserver/main.ts', this.env({ TASKD_ADDR: `127.0.0.1:${port}` }));
+    const proc = spawnTaskd(`apiserver-${this.apiservers.length}`, 'cmd/apiserver/main.ts', this.env({ ...this.opts.auth?.env, TASKD_ADDR: `127.0.0.1:${port}` }));
     await proc.waitForLog(logMsg('listening'), 30_000);
     const m = { proc, addr: `127.0.0.1:${port}` };
     this.apiservers.push(m);
@@ -111,7 +121,8 @@ export class Cluster {
   async startWorker(extra: Record<string, string> = {}): Promise<TaskdProcess> {
     const id = `worker-${this.seq++}`;
     const proc = spawnTaskd(id, 'cmd/worker/main.ts', this.env({
-      TASKD_WORKER_ID: id, TASKD_WORKER_SLOTS: String(this.opts.slots ?? 4), ...extra,
+      TASKD_WORKER_ID: id, TASKD_WORKER_SLOTS: String(this.opts.slots ?? 4),
+      ...(this.opts.auth?.workerToken ? { TASKD_WORKER_TOKEN: this.opts.auth.workerToken } : {}), ...extra,
     }));
     await proc.waitForLog(logMsg('worker connected'), 30_000);
     this.workers.push(proc);
@@ -131,9 +142,18 @@ export class Cluster {
     return -1;
   }
 
-  /** A TaskService client over gRPC (HTTP/2) to the first apiserver. */
-  client(): Client<typeof TaskService> {
-    return createClient(TaskService, createGrpcTransport({ baseUrl: this.apiUrl }));
+  /** A TaskService client over gRPC (HTTP/2) to the first apiserver; with `token`, sent as a bearer credential. */
+  client(token?: string): Client<typeof TaskService> {
+    return createClient(TaskService, this.transport(token));
+  }
+
+  /** A gRPC (HTTP/2) transport to the first apiserver (or `baseUrl`); with `token`, sent as a bearer credential. */
+  transport(token?: string, baseUrl = this.apiUrl): Transport {
+    const interceptors: Interceptor[] = token === undefined ? [] : [(next) => (req) => {
+      req.header.set('authorization', `Bearer ${token}`);
+      return next(req);
+    }];
+    return createGrpcTransport({ baseUrl, interceptors });
   }
 
   /** Status counts of all tasks, straight from Postgres. */

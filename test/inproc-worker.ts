@@ -9,9 +9,9 @@ export class InprocWorkers {
   private readonly running: { ctl: AbortController; done: Promise<void> }[] = [];
 
   /** Starts a worker on `addresses` with `handlers`; resolves once a leader welcomed it. */
-  async start(addresses: string[], handlers: Record<string, Handler>, opts: { slots?: number; id?: string } = {}): Promise<Worker> {
+  async start(addresses: string[], handlers: Record<string, Handler>, opts: { slots?: number; id?: string; token?: string } = {}): Promise<Worker> {
     const w = new Worker({
-      addresses, slots: opts.slots ?? 4, workerId: opts.id, logger: silentLogger(), drainTimeoutMs: 1_000, shutdownGraceMs: 500,
+      addresses, slots: opts.slots ?? 4, workerId: opts.id, logger: silentLogger(), drainTimeoutMs: 1_000, shutdownGraceMs: 500, token: opts.token,
     });
     for (const [type, h] of Object.entries(handlers)) w.register(type, h);
     const ctl = new AbortController();

@@ -1,22 +1,14 @@
-import { create, type DescMethod, type DescService } from '@bufbuild/protobuf';
+import { create, type DescMethod } from '@bufbuild/protobuf';
 import * as reflectionV1 from '../../gen/grpc/reflection/v1/reflection_pb.js';
 import * as reflectionV1alpha from '../../gen/grpc/reflection/v1alpha/reflection_pb.js';
 import { describe, expect, it } from 'vitest';
-import { LinkService } from '../../gen/taskd/internal/v1/link_pb.js';
-import { ApiKeyService } from '../../gen/taskd/v1/auth_service_pb.js';
-import { ClusterService } from '../../gen/taskd/v1/cluster_service_pb.js';
-import { DeadLetterService } from '../../gen/taskd/v1/dead_letter_service_pb.js';
-import { ScheduleService, UpdateScheduleRequestSchema } from '../../gen/taskd/v1/schedule_service_pb.js';
-import { SubmitTasksRequestSchema, TaskService } from '../../gen/taskd/v1/task_service_pb.js';
-import { WorkerService } from '../../gen/taskd/v1/worker_service_pb.js';
-import { SubmitWorkflowRequestSchema, WorkflowService } from '../../gen/taskd/v1/workflow_service_pb.js';
+import { UpdateScheduleRequestSchema } from '../../gen/taskd/v1/schedule_service_pb.js';
+import { SubmitTasksRequestSchema } from '../../gen/taskd/v1/task_service_pb.js';
+import { SubmitWorkflowRequestSchema } from '../../gen/taskd/v1/workflow_service_pb.js';
 import { valueOf } from './convert/json.js';
 import { methodAccess, requestNamespaces } from './method-access.js';
+import { TASKD_SERVICES } from './taskd-services.js';
 
-/** Every service taskd routes; test/e2e/auth-matrix.int.test.ts drives each of their methods. */
-export const TASKD_SERVICES: DescService[] = [
-  TaskService, WorkflowService, ScheduleService, DeadLetterService, ClusterService, ApiKeyService, WorkerService, LinkService,
-];
 
 describe('methodAccess (from the proto options)', () => {
   it('every taskd method declares a required_role', () => {
