@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import {
-  boolean, check, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid,
+  bigserial, boolean, check, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid,
 } from 'drizzle-orm/pg-core';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
@@ -234,5 +234,36 @@ export const apiKeys = pgTable(
   (t) => [
     check('api_keys_role_check', sql`${t.role} in ('viewer','submitter','operator','admin','worker','system')`),
     uniqueIndex('api_keys_secret_hash').on(t.secretHash),
+  ],
+);
+
+/**
+ * The outbox: one row per state change of a task, workflow or schedule, inserted by
+ * triggers (migration 0007) in the same transaction as the change, so no change can
+ * commit without its event. `sequence` orders events (and, per aggregate, in commit
+ * order); `data` is the proto3 JSON of the aggregate's event message
+ * (proto/taskd/v1/events/events.proto). The leader's relay publishes unsent rows and
+ * sets `sent_at`; sent rows are pruned after the retention.
+ */
+export const events = pgTable(
+  'events',
+  {
+    sequence: bigserial('sequence', { mode: 'number' }).primaryKey(),
+    id: uuid('id').notNull().default(sql`gen_random_uuid()`),
+    namespace: text('namespace').notNull(),
+    type: text('type').notNull(),
+    aggregateType: text('aggregate_type').notNull(),
+    aggregateId: uuid('aggregate_id').notNull(),
+    data: jsonb('data').notNull(),
+    occurredAt: ts('occurred_at').notNull().defaultNow(),
+    sentAt: ts('sent_at'),
+  },
+  (t) => [
+    uniqueIndex('events_id').on(t.id),
+    // What the relay reads: unsent events in order.
+    index('events_unsent').on(t.sequence).where(sql`${t.sentAt} is null`),
+    // Watch streams: one aggregate's events, or a namespace's, after a sequence.
+    index('events_aggregate').on(t.aggregateId, t.sequence),
+    index('events_namespace').on(t.namespace, t.sequence),
   ],
 );
