@@ -76,7 +76,7 @@ export class ScheduleApi {
 
   /** Changes the fields the mask names, if `version` is still the etag; else `conflict` (ABORTED) naming the current one. */
   async update(p: ScheduleUpdateInput): Promise<ScheduleView> {
-    const id = checkId(p.id);
+    const id = checkId(p.id, 'schedule.id');
     if (p.fields.length === 0) throw DomainError.invalid([{ field: 'update_mask', description: `must name at least one of ${UPDATABLE.join(', ')}` }]);
     for (const f of p.fields) {
       if (!UPDATABLE.includes(f)) {

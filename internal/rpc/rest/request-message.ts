@@ -49,11 +49,21 @@ export function requestMessage(binding: HttpBinding, input: RestInput, options: 
       throw DomainError.invalid([{ field: 'body', description: `must be a JSON object (${schema.typeName})` }]);
     }
   }
+  const fromBody = json;
+  json = { ...json };
+  let replaced = false;
   for (const { path, fields } of binding.pathFields) {
-    setAt(json, fields, scalarJson(fields[fields.length - 1]!, input.pathParams.get(path) ?? ''));
+    replaced = setAt(json, fields, scalarJson(fields[fields.length - 1]!, input.pathParams.get(path) ?? '')) || replaced;
   }
   const violations = applyQuery(binding, input.query, json);
   if (violations.length > 0) throw DomainError.invalid(violations);
+  // A path variable wins over the body's value for the same field, as in grpc-gateway, but
+  // a body that does not parse on its own is still an error.
+  if (replaced) parse(schema, fromBody, options);
+  return parse(schema, json, options);
+}
+
+function parse(schema: DescMessage, json: JsonObject, options: Partial<JsonReadOptions>): Message {
   try {
     return fromJson(schema, json, { ...options, ignoreUnknownFields: false });
   } catch (e) {
@@ -119,29 +129,32 @@ function scalarJson(field: DescField, s: string): JsonValue {
 }
 
 /**
- * Sets `value` at the field chain in a JSON object tree, creating objects on the way and
- * replacing a key spelled by the field's other name. A non-object in the way is left
- * for the JSON parser to report.
+ * Sets `value` at the field chain in a JSON object tree, copying the objects on the way
+ * (the tree given is changed, nothing below it) and replacing a key spelled by the
+ * field's other name. A non-object in the way is left for the JSON parser to report.
+ * True when a value was there before.
  */
-function setAt(json: JsonObject, chain: DescField[], value: JsonValue): void {
+function setAt(json: JsonObject, chain: DescField[], value: JsonValue): boolean {
   let node: JsonObject = json;
   for (const [i, f] of chain.entries()) {
     const key = f.jsonName in node ? f.jsonName : f.name in node ? f.name : f.jsonName;
     if (i === chain.length - 1) {
+      const had = node[key] !== undefined;
       if (key !== f.jsonName) delete node[key];
       node[f.jsonName] = value;
-      return;
+      return had;
     }
     const next = node[key];
     if (next === undefined || next === null) {
       node[key] = {};
     } else if (!isObject(next)) {
-      return;
+      return false;
     } else {
       node[key] = { ...next };
     }
     node = node[key] as JsonObject;
   }
+  return false;
 }
 
 function isObject(v: JsonValue | undefined): v is JsonObject {

@@ -126,6 +126,7 @@ describe('RestGateway', () => {
       ['PATCH', '/v1/tasks/t', { labels: { a: 1 } }, 'labels'],
       ['PATCH', '/v1/schedules/s', { task: { retryPolicy: { maxAttempts: 'x' } } }, 'schedule.task.retry_policy.max_attempts'],
       ['PATCH', '/v1/schedules/s', { task: { typo: 1 } }, 'schedule.task.typo'],
+      ['PATCH', '/v1/schedules/s', { id: 12 }, 'schedule.id'],
       ['PATCH', '/v1/schedules/s', { workflow: { tasks: [{ name: 'a' }, { name: 'b', dependsOn: 'a' }] } }, 'schedule.workflow.tasks[1].depends_on'],
     ];
     for (const [method, path, body, field] of cases) {
