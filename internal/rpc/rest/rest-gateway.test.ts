@@ -23,6 +23,7 @@ import { RestGateway } from './rest-gateway.js';
 describe('RestGateway', () => {
   let server: Server;
   let base: string;
+  let watchCancelled: () => void = () => undefined;
   const seen: { list?: ListTasksRequest; update?: UpdateTaskRequest; schedule?: UpdateScheduleRequest; auth?: string | null } = {};
   /** Stands in for authentication: refuses calls carrying `x-deny`, records `authorization`. */
   const gate: Interceptor = (next) => async (req) => {
@@ -46,8 +47,14 @@ describe('RestGateway', () => {
       cancelTask: (req) => {
         throw new DomainError(req.reason === 'conflict' ? 'conflict' : 'failed_precondition', `task ${req.id} cannot be cancelled`);
       },
-      async *watchTask(req) {
+      async *watchTask(req, ctx) {
         if (req.id === 'missing') throw new DomainError('not_found', 'task missing not found');
+        if (req.id === 'hang') {
+          yield create(WatchTaskResponseSchema, { task: create(TaskSchema, { id: req.id, status: TaskStatus.RUNNING }) });
+          await new Promise((r) => ctx.signal.addEventListener('abort', r, { once: true }));
+          watchCancelled();
+          return;
+        }
         yield create(WatchTaskResponseSchema, { task: create(TaskSchema, { id: req.id, status: TaskStatus.RUNNING }) });
         yield create(WatchTaskResponseSchema, { task: create(TaskSchema, { id: req.id, status: TaskStatus.SUCCEEDED }) });
         if (req.namespace === 'broken') throw new DomainError('unavailable', 'link lost');
@@ -161,6 +168,18 @@ describe('RestGateway', () => {
     const missing = await call('GET', '/v1/tasks/missing:watch');
     expect(missing.status).toBe(404);
     expect(missing.json).toEqual({ error: { code: Code.NotFound, message: 'task missing not found', details: [] } });
+  });
+
+  it('cancels the RPC when the client goes away mid-stream', async () => {
+    const cancelled = new Promise<void>((r) => {
+      watchCancelled = r;
+    });
+    const ctl = new AbortController();
+    const r = await fetch(`${base}/v1/tasks/hang:watch`, { signal: ctl.signal });
+    const first = await r.body!.getReader().read();
+    expect(JSON.parse(new TextDecoder().decode(first.value))).toEqual({ result: { task: { id: 'hang', status: 'TASK_STATUS_RUNNING' } } });
+    ctl.abort();
+    await cancelled;
   });
 
   it('answers unknown paths 404 JSON, other verbs 405, RPC-shaped paths a bare 404, bad JSON 400, big bodies 413', async () => {
