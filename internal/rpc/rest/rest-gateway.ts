@@ -60,11 +60,6 @@ export class RestGateway {
     this.registry = registryOf(opts.handlers.map((h) => h.service.file));
   }
 
-  /** Every binding served, in match order. */
-  get bindings(): HttpBinding[] {
-    return this.routes.map((r) => r.binding);
-  }
-
   /** Answers one HTTP request that is no Connect or gRPC call. Never rejects. */
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
