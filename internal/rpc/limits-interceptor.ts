@@ -29,15 +29,19 @@ const SUBMISSIONS = new Map<DescMethod, (m: unknown) => Map<string, number>>([
  *   namespace, by `submit` when configured: RESOURCE_EXHAUSTED naming the namespace and
  *   the limit, with a google.rpc.RetryInfo delay;
  * - open server and bidi streams (WatchTask, WatchWorkflow, WorkerService.Connect, …)
- *   per identity on this process, by `streams`: RESOURCE_EXHAUSTED naming the cap.
+ *   per authenticated identity on this process, by `streams`: RESOURCE_EXHAUSTED naming
+ *   the cap.
  */
 export function limitsInterceptor(opts: { submit?: SubmitLimiter; streams: StreamCap }): Interceptor {
   return (next) => async (req) => {
     const cost = opts.submit && !req.stream ? SUBMISSIONS.get(req.method)?.(req.message) : undefined;
     if (cost && opts.submit) await admit(opts.submit, cost);
     const kind = req.method.methodKind;
-    if (kind !== 'server_streaming' && kind !== 'bidi_streaming') return next(req);
-    const who = req.contextValues.get(IDENTITY)?.subject ?? 'anonymous';
+    const identity = req.contextValues.get(IDENTITY);
+    // Without authentication (loopback only) everyone is one identity: a cap per identity
+    // would be a cap on the whole process (a 1,000-stream load test, the embedded worker).
+    if ((kind !== 'server_streaming' && kind !== 'bidi_streaming') || !identity || identity.via === 'anonymous') return next(req);
+    const who = identity.subject;
     const release = opts.streams.open(who);
     if (!release) {
       throw new DomainError('resource_exhausted', `too many open streams: "${who}" holds ${opts.streams.max} (TASKD_MAX_STREAMS_PER_IDENTITY); close one first`);
