@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { advertiseAddress, loadConfig, parseHostPort } from './config.js';
+import { advertiseAddress, authEnabled, loadConfig, parseHostPort, requireAuthBeyondLoopback } from './config.js';
 
 describe('loadConfig', () => {
   it('applies defaults', () => {
@@ -24,5 +24,17 @@ describe('loadConfig', () => {
   it('parses host:port', () => {
     expect(parseHostPort('[::1]:80')).toEqual({ host: '::1', port: 80 });
     expect(() => parseHostPort('nope')).toThrow('TASKD_ADDR');
+  });
+  it('authentication: on with any verifier, refused half-configured, required beyond loopback', () => {
+    const secret = 'x'.repeat(32);
+    expect(authEnabled(loadConfig({}))).toBe(false);
+    expect(authEnabled(loadConfig({ TASKD_AUTH_HS256_SECRET: secret }))).toBe(true);
+    expect(() => loadConfig({ TASKD_AUTH_HS256_SECRET: 'short' })).toThrow('TASKD_AUTH_HS256_SECRET: must be at least 32 characters');
+    expect(() => loadConfig({ TASKD_AUTH_JWKS_URL: 'http://a/jwks', TASKD_AUTH_JWKS_FILE: '/k.json' })).toThrow('set one of TASKD_AUTH_JWKS_URL and TASKD_AUTH_JWKS_FILE');
+    expect(() => loadConfig({ TASKD_AUTH_JWKS_ALGORITHMS: 'RS256,HS256' })).toThrow('TASKD_AUTH_JWKS_ALGORITHMS: HS256 not allowed');
+    expect(() => requireAuthBeyondLoopback(loadConfig({ TASKD_ADDR: '0.0.0.0:8080' }), 'the apiserver'))
+      .toThrow('the apiserver runs without authentication and binds only to loopback');
+    expect(() => requireAuthBeyondLoopback(loadConfig({ TASKD_ADDR: '127.0.0.1:8080' }), 'the apiserver')).not.toThrow();
+    expect(() => requireAuthBeyondLoopback(loadConfig({ TASKD_ADDR: '0.0.0.0:8080', TASKD_AUTH_HS256_SECRET: secret }), 'the apiserver')).not.toThrow();
   });
 });
