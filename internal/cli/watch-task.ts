@@ -1,3 +1,4 @@
+import { timestampNow } from '@bufbuild/protobuf/wkt';
 import { TaskSchema, type Task } from '../../gen/taskd/v1/task_pb.js';
 import { CliError } from './cli-error.js';
 import type { Output } from './cli-io.js';
@@ -41,7 +42,7 @@ export async function watchTaskToEnd(s: Session, id: string, mode: WatchMode, wa
         last = m.task;
         if (mode === 'json') s.out.jsonLine(TaskSchema, m.task);
         else if (mode === 'live') draw();
-        else if (mode === 'lines' && changed) out.write(`${timeText(m.task.updatedAt) || new Date(s.now()).toISOString()}  ${taskStatusLine(m.task, s.now())}\n`);
+        else if (mode === 'lines' && changed) out.write(`${timeText(m.task.updatedAt) || timeText(timestampNow())}  ${taskStatusLine(m.task, s.now())}\n`);
       },
     });
   } finally {

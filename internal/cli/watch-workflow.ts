@@ -1,10 +1,11 @@
+import { timestampNow } from '@bufbuild/protobuf/wkt';
 import { WatchWorkflowResponseSchema, WorkflowStatus } from '../../gen/taskd/v1/workflow_service_pb.js';
 import { CliError } from './cli-error.js';
 import { ExitCode } from './exit-code.js';
 import type { Session } from './session.js';
 import { followStream } from './stream-retry.js';
 import { truncate } from './table.js';
-import { TERMINAL_STATUS_NAMES, taskStatusName } from './views/format.js';
+import { TERMINAL_STATUS_NAMES, taskStatusName, timeText } from './views/format.js';
 import { taskErrorText } from './views/task-view.js';
 import { countsText, progressOf, workflowProgressLine, workflowStatusName } from './views/workflow-view.js';
 import type { WatchMode } from './watch-task.js';
@@ -26,7 +27,7 @@ export async function watchWorkflowToEnd(s: Session, id: string, mode: WatchMode
   const out = s.io.stdout;
   const seen = new Map<string, string>();
   const end: WorkflowEnd = { status: WorkflowStatus.UNSPECIFIED, counts: {} };
-  const columns = out.columns ?? 100;
+  const columns = out.columns || 100;
   const bar = (): string => `\r\x1b[2K${workflowProgressLine(end.counts, columns)}`;
   await followStream({
     what: `workflow ${id}`,
@@ -45,7 +46,7 @@ export async function watchWorkflowToEnd(s: Session, id: string, mode: WatchMode
       const err = t?.task ? taskErrorText(t.task.error) : '';
       if (mode === 'lines' && changed && t) {
         const { done, total } = progressOf(m.counts);
-        out.write(`${new Date(s.now()).toISOString()}  ${t.name}  ${status}${err ? `  ${truncate(err, 100)}` : ''}  (${done}/${total} done)\n`);
+        out.write(`${timeText(t.task?.updatedAt) || timeText(timestampNow())}  ${t.name}  ${status}${err ? `  ${truncate(err, 100)}` : ''}  (${done}/${total} done)\n`);
       } else if (mode === 'live') {
         if (changed && t && TERMINAL_STATUS_NAMES.has(status)) {
           const mark = status === 'SUCCEEDED' ? '✓' : '✗';

@@ -10,6 +10,9 @@ describe('loadConfig', () => {
   it('refuses a typo, naming the key', () => {
     expect(() => loadConfig({ TASKD_LEASE_TTL: '5' })).toThrow('unknown setting TASKD_LEASE_TTL');
   });
+  it("ignores taskctl's client settings, which a shell may export", () => {
+    expect(loadConfig({ TASKD_SERVER: 'http://127.0.0.1:8080', TASKD_TOKEN: 'secret' }).TASKD_ADDR).toBe('127.0.0.1:8080');
+  });
   it('refuses a wrong type, naming the key', () => {
     expect(() => loadConfig({ TASKD_WORKER_SLOTS: 'many' })).toThrow(/TASKD_WORKER_SLOTS/);
   });

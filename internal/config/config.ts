@@ -100,13 +100,19 @@ export const configSchema = z
 export type Config = z.infer<typeof configSchema>;
 
 /**
- * Parses `env` (default `process.env`): every `TASKD_*` variable is checked; others
- * are ignored. Throws an Error whose message names each bad key and why.
+ * Settings of clients (taskctl's server and token), not of taskd's processes: a shell
+ * that exports them for taskctl must still be able to start a server or worker.
+ */
+const CLIENT_SETTINGS = new Set(['TASKD_SERVER', 'TASKD_TOKEN']);
+
+/**
+ * Parses `env` (default `process.env`): every `TASKD_*` variable is checked, except the
+ * client settings `TASKD_SERVER` and `TASKD_TOKEN`; others are ignored. Throws an Error whose message names each bad key and why.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const picked: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) {
-    if (k.startsWith('TASKD_') && v !== undefined && !k.startsWith('TASKD_TEST_')) picked[k] = v;
+    if (k.startsWith('TASKD_') && v !== undefined && !k.startsWith('TASKD_TEST_') && !CLIENT_SETTINGS.has(k)) picked[k] = v;
   }
   const parsed = configSchema.safeParse(picked);
   if (!parsed.success) {

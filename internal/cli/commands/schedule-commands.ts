@@ -62,15 +62,15 @@ export function addScheduleCommands(program: Command, io: CliIo): void {
     }));
 
   addScheduleFlags(sch.command('update').summary('change a schedule').description(
-    'Change the fields given by flags (task flags edit the task template). Uses the current version as the etag unless --version is given; a stale one exits 8.',
+    'Change the fields given by flags (task flags edit the task template). Uses the version just read as the etag unless --if-version is given; a stale one exits 8.',
   ).argument('<id>', 'schedule id'))
-    .option('--version <n>', 'the version (etag) the change is based on')
-    .action(action<ScheduleFlags & { version?: string }>(io, async (s, [id], o) => {
+    .option('--if-version <n>', 'change only if the schedule is still at this version (etag)')
+    .action(action<ScheduleFlags & { ifVersion?: string }>(io, async (s, [id], o) => {
       const cur = (await s.api.schedules.getSchedule({ id, namespace: s.conn.namespace }, s.call)).schedule as Schedule;
       const workflow = o.workflowFile !== undefined ? await readSpecFile(WorkflowSpecSchema, o.workflowFile, s.io) : undefined;
       const { schedule, mask } = applyScheduleFlags(cur, o, await readPayload(o, s.io), workflow);
       if (mask.length === 0) throw usageError('nothing to change: give at least one flag');
-      if (o.version !== undefined) schedule.version = BigInt(parseInteger(o.version, '--version'));
+      if (o.ifVersion !== undefined) schedule.version = BigInt(parseInteger(o.ifVersion, '--if-version'));
       const sc = (await s.api.schedules.updateSchedule({ schedule, updateMask: { paths: mask } }, s.call)).schedule as Schedule;
       printSchedule(s, sc, `updated schedule ${sc.id} (${mask.join(', ')}); version ${sc.version}\n`);
     }));

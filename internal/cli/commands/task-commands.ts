@@ -91,7 +91,7 @@ export function addTaskCommands(program: Command, io: CliIo): void {
   ).argument('<id>', 'task id')
     .action(action(io, async (s, [id]) => {
       const t = (await s.api.tasks.retryTask({ id, namespace: s.conn.namespace }, s.call)).task as Task;
-      printTask(s, t, `retrying ${t.id} (${taskStatusName(t.status)})\n`);
+      printTask(s, t, `${t.id === id ? `retrying ${t.id}` : `retrying ${id} as task ${t.id}`} (${taskStatusName(t.status)})\n`);
     }));
 
   program.command('result').summary("print a task's output JSON").description(

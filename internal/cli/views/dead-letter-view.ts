@@ -3,11 +3,11 @@ import { renderFields, renderTable, truncate } from '../table.js';
 import { ageText, jsonText, timeText } from './format.js';
 import { attemptsTable, taskErrorText } from './task-view.js';
 
-/** Dead letters as a table: ID, TYPE, QUEUE, ATTEMPTS, ERROR, REPLAYED AS, AGE. */
+/** Dead letters as a table: ID, TYPE, QUEUE, ERROR, REPLAYED AS, AGE (lists carry no attempts). */
 export function deadLettersTable(dls: DeadLetter[], now: number): string {
   return renderTable(
-    ['ID', 'TYPE', 'QUEUE', 'ATTEMPTS', 'ERROR', 'REPLAYED AS', 'AGE'],
-    dls.map((d) => [d.id, d.type, d.queue, String(d.attempts.length), truncate(taskErrorText(d.error), 60), d.replayedTaskId, ageText(d.createdAt, now)]),
+    ['ID', 'TYPE', 'QUEUE', 'ERROR', 'REPLAYED AS', 'AGE'],
+    dls.map((d) => [d.id, d.type, d.queue, truncate(taskErrorText(d.error), 60), d.replayedTaskId, ageText(d.createdAt, now)]),
     'No dead letters.',
   );
 }

@@ -4,8 +4,11 @@ import { formatDuration } from '../duration.js';
 import { renderFields, renderTable, truncate } from '../table.js';
 import { ageText, durationText, jsonText, labelsText, taskStatusName, timeText } from './format.js';
 
-/** `handler: boom` of a task error; unset → "". */
-export const taskErrorText = (e: TaskError | undefined): string => (e === undefined ? '' : e.kind ? `${e.kind}: ${e.message}` : e.message);
+/** `handler: boom` of a task error (the kind only when the message does not start with it); unset → "". */
+export const taskErrorText = (e: TaskError | undefined): string => {
+  if (e === undefined) return '';
+  return e.kind && !e.message.startsWith(`${e.kind}:`) ? `${e.kind}: ${e.message}` : e.message;
+};
 
 /** Dispatches so far out of the allowed attempts, e.g. `2/3`. */
 export const attemptsText = (t: Task): string => `${t.attemptCount}/${t.retryPolicy?.maxAttempts ?? '?'}`;

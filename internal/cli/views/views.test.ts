@@ -50,7 +50,10 @@ describe('workflow progress', () => {
     expect(countsText(counts)).toBe('RUNNING 2 · QUEUED 1 · SUCCEEDED 5 · FAILED 1 · SKIPPED 1');
     expect(progressBar(7, 10, 10)).toBe('[███████░░░]');
     expect(progressBar(0, 0, 4)).toBe('[░░░░]');
-    expect(workflowProgressLine({ RUNNING: 1, SUCCEEDED: 1 }, 200)).toBe(`[${'█'.repeat(20)}${'░'.repeat(20)}] 1/2  RUNNING 1 · SUCCEEDED 1`);
-    expect(workflowProgressLine(counts, 80)).toBe('[█████████░░░░] 7/10  RUNNING 2 · QUEUED 1 · SUCCEEDED 5 · FAILED 1 · SKIPPED 1');
+    expect(workflowProgressLine({ RUNNING: 1, SUCCEEDED: 1 }, 30)).toBe(`[${'█'.repeat(5)}${'░'.repeat(5)}] 1/2  RUNNING 1 …`);
+    const narrow = workflowProgressLine(counts, 80);
+    expect(narrow).toMatch(/^\[█{18}░{8}\] 7\/10  RUNNING 2 · QUEUED 1 · .*…$/);
+    expect(narrow.length).toBe(79);
+    expect(workflowProgressLine(counts, 120)).toBe(`[${'█'.repeat(28)}${'░'.repeat(12)}] 7/10  RUNNING 2 · QUEUED 1 · SUCCEEDED 5 · FAILED 1 · SKIPPED 1`);
   });
 });

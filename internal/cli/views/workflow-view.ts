@@ -33,12 +33,14 @@ export function progressBar(done: number, total: number, width: number): string 
   return `[${'█'.repeat(filled)}${'░'.repeat(cells - filled)}]`;
 }
 
-/** The live line under a watched workflow: `[██████░░░░] 6/10  SUCCEEDED 6 · RUNNING 2 · QUEUED 2`. */
+/**
+ * The live line under a watched workflow, `[██████░░░░] 6/10  RUNNING 2 · QUEUED 2 · SUCCEEDED 6`:
+ * the bar a third of the terminal wide (10..40 cells), the line cut to fit.
+ */
 export function workflowProgressLine(counts: Record<string, number>, columns: number): string {
   const { done, total } = progressOf(counts);
-  const text = ` ${done}/${total}  ${countsText(counts)}`;
-  const width = Math.max(10, Math.min(40, columns - 1 - text.length - 2));
-  return truncate(`${progressBar(done, total, width)}${text}`, Math.max(20, columns - 1));
+  const width = Math.max(10, Math.min(40, Math.floor(columns / 3)));
+  return truncate(`${progressBar(done, total, width)} ${done}/${total}  ${countsText(counts)}`, Math.max(20, columns - 1));
 }
 
 /** Workflows as a table: ID, NAME, STATUS, DONE (ended/all tasks), AGE. */
