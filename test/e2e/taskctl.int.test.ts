@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildProgram, commandPaths } from '../../internal/cli/program.js';
 import { bufferIo } from '../../internal/cli/test-io.js';
 import { NonRetryableError, type Handler } from '../../internal/sdk/index.js';
+import { hsToken, TEST_HS256_SECRET } from '../auth-kit.js';
 import { Cluster } from '../cluster.js';
 import { InprocWorkers } from '../inproc-worker.js';
 import { reapAll, REPO_ROOT } from '../procs.js';
@@ -30,14 +31,21 @@ describe('taskctl, the real binary against a real cluster', () => {
     throw new NonRetryableError('bad input: no recipient');
   };
 
+  let admin: string;
+
   /**
    * Runs bin/taskctl as a subprocess from a scratch directory (not the repository), with
-   * HOME there too (no user config file) and the server from TASKD_SERVER.
+   * HOME there too (no user config file), the server from TASKD_SERVER and an admin token
+   * from TASKD_TOKEN; `env` adds to or (with undefined) removes from that.
    */
-  const taskctl = (args: string[], input?: string): Promise<Run> =>
+  const taskctl = (args: string[], input?: string, extraEnv: Record<string, string | undefined> = {}): Promise<Run> =>
     new Promise((resolve, reject) => {
-      const env: NodeJS.ProcessEnv = { ...process.env, HOME: dir, TASKD_SERVER: cluster.apiUrl };
-      for (const k of Object.keys(env)) if (k.startsWith('VITEST') || k === 'TASKCTL_CONFIG' || k === 'TASKD_TOKEN') delete env[k];
+      const env: NodeJS.ProcessEnv = { ...process.env, HOME: dir, TASKD_SERVER: cluster.apiUrl, TASKD_TOKEN: admin };
+      for (const k of Object.keys(env)) if (k.startsWith('VITEST') || k.startsWith('TASKCTL_')) delete env[k];
+      for (const [k, v] of Object.entries(extraEnv)) {
+        if (v === undefined) delete env[k];
+        else env[k] = v;
+      }
       const p = spawn(TASKCTL, args, { cwd: dir, env, stdio: ['pipe', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
@@ -55,8 +63,13 @@ describe('taskctl, the real binary against a real cluster', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    cluster = await Cluster.start({ pgUrl: db.url, redisUrl: testEnv().redisUrl, redisPrefix: redisPrefix(), schedulers: 1, workers: 0 });
-    await workers.start(cluster.schedulerAddrs, { step, fail }, { slots: 4 });
+    cluster = await Cluster.start({
+      pgUrl: db.url, redisUrl: testEnv().redisUrl, redisPrefix: redisPrefix(), schedulers: 1, workers: 0,
+      auth: { env: { TASKD_AUTH_HS256_SECRET: TEST_HS256_SECRET } },
+    });
+    admin = await hsToken({ sub: 'taskctl-admin', roles: ['admin'], namespaces: ['*'] });
+    const workerToken = await hsToken({ sub: 'taskctl-worker', roles: ['worker'], namespaces: ['*'] });
+    await workers.start(cluster.schedulerAddrs, { step, fail }, { slots: 4, token: workerToken });
     dir = mkdtempSync(join(tmpdir(), 'taskctl-'));
   });
   afterAll(async () => {
@@ -126,10 +139,49 @@ describe('taskctl, the real binary against a real cluster', () => {
     const id = sub.stdout.trim();
     const watch = await taskctl(['watch', id]);
     expect(watch.code).toBe(4);
-    expect(watch.stdout).toMatch(new RegExp(`${id} {2}FAILED {2}attempt 1/3 .*non_retryable|${id} {2}FAILED {2}attempt 1/3`));
+    expect(watch.stdout).toMatch(new RegExp(`Z {2}${id} {2}FAILED {2}attempt 1/3 {2}\\S+ {2}.*bad input: no recipient\\n$`));
     expect(watch.stderr).toMatch(new RegExp(`^taskctl: unsuccessful: task ${id} ended FAILED: .*bad input: no recipient\\n$`));
     const result = await taskctl(['result', id]);
     expect(result).toMatchObject({ code: 4, stdout: '' });
+  });
+
+  it('credentials: none is exit 6; --token beats TASKD_TOKEN, which beats the config file\'s context', async () => {
+    const none = await taskctl(['get', UNKNOWN], undefined, { TASKD_TOKEN: undefined });
+    expect(none.code).toBe(6);
+    expect(none.stderr).toMatch(/^taskctl: unauthenticated: .*\n$/);
+    expect((await taskctl(['--token', 'not-a-token', 'get', UNKNOWN])).code).toBe(6);
+
+    const viewer = await hsToken({ sub: 'taskctl-viewer', roles: ['viewer'], namespaces: ['default'] });
+    const config = join(dir, 'taskctl.yaml');
+    writeFileSync(config, [
+      `server: ${cluster.apiUrl}`,
+      'current-context: look',
+      'contexts:',
+      `  look: { token: "${viewer}" }`,
+      `  act: { token: "${admin}", namespace: default }`,
+    ].join('\n'));
+    const env = { TASKCTL_CONFIG: config, TASKD_TOKEN: undefined, TASKD_SERVER: undefined };
+    const denied = await taskctl(['submit', 'step'], undefined, env);
+    expect(denied.code).toBe(6);
+    expect(denied.stderr).toMatch(/^taskctl: permission_denied: .*submitter/);
+    expect((await taskctl(['get', UNKNOWN], undefined, env)).code).toBe(3);
+    expect((await taskctl(['--context', 'act', 'submit', 'step', '-o', 'id'], undefined, env)).code).toBe(0);
+    expect((await taskctl(['submit', 'step', '-o', 'id'], undefined, { ...env, TASKD_TOKEN: admin })).code).toBe(0);
+  });
+
+  it('api-keys: a key created by taskctl authenticates taskctl, until it is revoked', async () => {
+    const created = await taskctl(['api-keys', 'create', '--name', 'ci', '--role', 'submitter', '--namespaces', 'default', '-o', 'json']);
+    expect(created.code, created.stderr).toBe(0);
+    const { apiKey, secret } = JSON.parse(created.stdout) as { apiKey: { id: string; role: string }; secret: string };
+    expect(apiKey.role).toBe('ROLE_SUBMITTER');
+    const used = await taskctl(['--token', secret, 'submit', 'step', '--payload', '{"via":"api key"}', '--wait', '-o', 'json']);
+    expect(used.code, used.stderr).toBe(0);
+    expect(JSON.parse(used.stdout)).toMatchObject({ status: 'TASK_STATUS_SUCCEEDED', output: { got: { via: 'api key' } } });
+    expect((await taskctl(['api-keys', 'list', '-o', 'id'])).stdout.split('\n')).toContain(apiKey.id);
+    expect((await taskctl(['api-keys', 'revoke', apiKey.id])).code).toBe(0);
+    const revoked = await taskctl(['--token', secret, 'get', UNKNOWN]);
+    expect(revoked.code).toBe(6);
+    expect(revoked.stderr).toContain('revoked');
   });
 
   it('cluster status shows the leader and the worker', async () => {
