@@ -29,7 +29,12 @@ Examples:
 /** Adds `schedules create|get|list|update|pause|resume|trigger|delete` to `program`. */
 export function addScheduleCommands(program: Command, io: CliIo): void {
   const sch = program.command('schedules').alias('schedule').summary('manage cron schedules').description('Cron schedules: each fire time creates one task or workflow run.');
+  addCreateAndUpdate(sch, io);
+  addReadsAndActions(sch, io);
+}
 
+/** create, update: the commands that take the schedule flags. */
+function addCreateAndUpdate(sch: Command, io: CliIo): void {
   addScheduleFlags(sch.command('create').summary('create a schedule from flags or a file').description(
     'Create a schedule. From flags, or from --file (a Schedule in YAML/JSON) with flags overriding its fields.',
   ))
@@ -46,6 +51,23 @@ export function addScheduleCommands(program: Command, io: CliIo): void {
       printSchedule(s, sc, `created schedule ${sc.id}; next fire ${scheduleNext(sc)}\n`);
     }));
 
+  addScheduleFlags(sch.command('update').summary('change a schedule').description(
+    'Change the fields given by flags (task flags edit the task template). Uses the version just read as the etag unless --if-version is given; a stale one exits 8.',
+  ).argument('<id>', 'schedule id'))
+    .option('--if-version <n>', 'change only if the schedule is still at this version (etag)')
+    .action(action<ScheduleFlags & { ifVersion?: string }>(io, async (s, [id], o) => {
+      const cur = (await s.api.schedules.getSchedule({ id, namespace: s.conn.namespace }, s.call)).schedule as Schedule;
+      const workflow = o.workflowFile !== undefined ? await readSpecFile(WorkflowSpecSchema, o.workflowFile, s.io) : undefined;
+      const { schedule, mask } = applyScheduleFlags(cur, o, await readPayload(o, s.io), workflow);
+      if (mask.length === 0) throw usageError('nothing to change: give at least one flag');
+      if (o.ifVersion !== undefined) schedule.version = BigInt(parseInteger(o.ifVersion, '--if-version'));
+      const sc = (await s.api.schedules.updateSchedule({ schedule, updateMask: { paths: mask } }, s.call)).schedule as Schedule;
+      printSchedule(s, sc, `updated schedule ${sc.id} (${mask.join(', ')}); version ${sc.version}\n`);
+    }));
+}
+
+/** get, list, pause, resume, trigger, delete. */
+function addReadsAndActions(sch: Command, io: CliIo): void {
   sch.command('get').summary('show a schedule with its next fire times').argument('<id>', 'schedule id')
     .action(action(io, async (s, [id]) => printSchedule(s, (await s.api.schedules.getSchedule({ id, namespace: s.conn.namespace }, s.call)).schedule as Schedule)));
 
@@ -61,19 +83,6 @@ export function addScheduleCommands(program: Command, io: CliIo): void {
       if (s.out.format === 'table') hintMore(s.io.stderr, page.next);
     }));
 
-  addScheduleFlags(sch.command('update').summary('change a schedule').description(
-    'Change the fields given by flags (task flags edit the task template). Uses the version just read as the etag unless --if-version is given; a stale one exits 8.',
-  ).argument('<id>', 'schedule id'))
-    .option('--if-version <n>', 'change only if the schedule is still at this version (etag)')
-    .action(action<ScheduleFlags & { ifVersion?: string }>(io, async (s, [id], o) => {
-      const cur = (await s.api.schedules.getSchedule({ id, namespace: s.conn.namespace }, s.call)).schedule as Schedule;
-      const workflow = o.workflowFile !== undefined ? await readSpecFile(WorkflowSpecSchema, o.workflowFile, s.io) : undefined;
-      const { schedule, mask } = applyScheduleFlags(cur, o, await readPayload(o, s.io), workflow);
-      if (mask.length === 0) throw usageError('nothing to change: give at least one flag');
-      if (o.ifVersion !== undefined) schedule.version = BigInt(parseInteger(o.ifVersion, '--if-version'));
-      const sc = (await s.api.schedules.updateSchedule({ schedule, updateMask: { paths: mask } }, s.call)).schedule as Schedule;
-      printSchedule(s, sc, `updated schedule ${sc.id} (${mask.join(', ')}); version ${sc.version}\n`);
-    }));
 
   sch.command('pause').summary('stop firing (missed fire times are never run)').argument('<id>', 'schedule id')
     .action(action(io, async (s, [id]) => {

@@ -26,6 +26,12 @@ export const printTask = (s: Session, t: Task, summary?: string): void =>
 
 /** Adds submit, get, list, watch, cancel, retry and result to `program`. */
 export function addTaskCommands(program: Command, io: CliIo): void {
+  addSubmit(program, io);
+  addReads(program, io);
+  addChanges(program, io);
+}
+
+function addSubmit(program: Command, io: CliIo): void {
   addTaskSpecFlags(program.command('submit').summary('submit a task').description('Submit a task of <type>. Prints the task (with --wait: once it ended).').argument('<type>', 'a task type a worker registered, e.g. noop'), true)
     .option('--wait', 'wait until the task ends; exit 4 if it did not succeed')
     .option(...WAIT_TIMEOUT_FLAG)
@@ -42,7 +48,10 @@ export function addTaskCommands(program: Command, io: CliIo): void {
       if (s.out.format !== 'table') printTask(s, final);
       requireSucceeded(final);
     }));
+}
 
+/** get, list, watch, result. */
+function addReads(program: Command, io: CliIo): void {
   program.command('get').summary('show a task with its attempts').description('Show a task with its payload, output and attempts.')
     .argument('<id>', 'task id')
     .action(action(io, async (s, [id]) => {
@@ -78,6 +87,22 @@ export function addTaskCommands(program: Command, io: CliIo): void {
       requireSucceeded(await watchTaskToEnd(s, id as string, watchModeOf(s.out.format, s.io.stdout), waitTimeoutOf(o)));
     }));
 
+  program.command('result').summary("print a task's output JSON").description(
+    "Print only the task's output as JSON, for scripts. Exit 4 (error on stderr) if it ended unsuccessfully; exit 8 if it has not ended, unless --wait.",
+  ).argument('<id>', 'task id').option('--wait', 'wait for the task to end').option(...WAIT_TIMEOUT_FLAG)
+    .action(action<WaitFlags>(io, async (s, [id], o) => {
+      let t = (await s.api.tasks.getTask({ id, namespace: s.conn.namespace }, s.call)).task as Task;
+      if (!TERMINAL_TASK_STATUSES.has(t.status)) {
+        if (!o.wait) throw new CliError(ExitCode.conflict, `task ${t.id} has not ended (${taskStatusName(t.status)}); use --wait`, 'not_ended');
+        t = await watchTaskToEnd(s, t.id, 'quiet', waitTimeoutOf(o));
+      }
+      requireSucceeded(t);
+      s.out.text(`${JSON.stringify(t.output ? toJson(ValueSchema, t.output) : null, null, 2)}\n`);
+    }));
+}
+
+/** cancel, retry. */
+function addChanges(program: Command, io: CliIo): void {
   program.command('cancel').summary('cancel a task').description('Cancel a pending, queued or running task (a running attempt is told to stop). Exit 8 if it already ended.')
     .argument('<id>', 'task id').option('--reason <text>', 'why, kept with the task')
     .action(action<{ reason?: string }>(io, async (s, [id], o) => {
@@ -92,18 +117,5 @@ export function addTaskCommands(program: Command, io: CliIo): void {
     .action(action(io, async (s, [id]) => {
       const t = (await s.api.tasks.retryTask({ id, namespace: s.conn.namespace }, s.call)).task as Task;
       printTask(s, t, `${t.id === id ? `retrying ${t.id}` : `retrying ${id} as task ${t.id}`} (${taskStatusName(t.status)})\n`);
-    }));
-
-  program.command('result').summary("print a task's output JSON").description(
-    "Print only the task's output as JSON, for scripts. Exit 4 (error on stderr) if it ended unsuccessfully; exit 8 if it has not ended, unless --wait.",
-  ).argument('<id>', 'task id').option('--wait', 'wait for the task to end').option(...WAIT_TIMEOUT_FLAG)
-    .action(action<WaitFlags>(io, async (s, [id], o) => {
-      let t = (await s.api.tasks.getTask({ id, namespace: s.conn.namespace }, s.call)).task as Task;
-      if (!TERMINAL_TASK_STATUSES.has(t.status)) {
-        if (!o.wait) throw new CliError(ExitCode.conflict, `task ${t.id} has not ended (${taskStatusName(t.status)}); use --wait`, 'not_ended');
-        t = await watchTaskToEnd(s, t.id, 'quiet', waitTimeoutOf(o));
-      }
-      requireSucceeded(t);
-      s.out.text(`${JSON.stringify(t.output ? toJson(ValueSchema, t.output) : null, null, 2)}\n`);
     }));
 }
