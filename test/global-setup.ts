@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { freePort } from './procs.js';
 import { isAlive, processCommandLine, retryUntil } from './servers/exec.js';
+import { KafkaServer, kafkaPidIn } from './servers/kafka-server.js';
 import { PgServer, postmasterPid } from './servers/pg-server.js';
 import { RedisServer } from './servers/redis-server.js';
 import { STACK_KEY, type StackInfo } from './servers/stack-info.js';
@@ -11,13 +12,13 @@ import { STACK_KEY, type StackInfo } from './servers/stack-info.js';
 const STACK_DIR_PREFIX = 'taskd-stack-';
 
 /**
- * vitest globalSetup of the `int` project: starts a private PostgreSQL and Redis
- * on 127.0.0.1, on fresh ephemeral ports with data under a fresh temporary
+ * vitest globalSetup of the `int` project: starts a private PostgreSQL, Redis and
+ * Kafka (KRaft, one node; jars from scripts/ensure-kafka.sh) on 127.0.0.1, on fresh ephemeral ports with data under a fresh temporary
  * directory, and publishes them to test files (read them through test/stack.ts).
  *
  * Publishes the {@link StackInfo} with `project.provide('taskdStack', …)`, and
  * also sets `TASKD_TEST_PG_URL`, `TASKD_TEST_REDIS_URL`, `TASKD_TEST_PG_CTL`,
- * `TASKD_TEST_PG_DATA` and `TASKD_TEST_REDIS_PORT` in process.env (inherited by
+ * `TASKD_TEST_PG_DATA`, `TASKD_TEST_REDIS_PORT` and `TASKD_TEST_KAFKA_BROKERS` in process.env (inherited by
  * every worker and spawned process; informational, tests use test/stack.ts).
  *
  * Throws, with the server's log tail, if either server cannot start; integration
@@ -31,7 +32,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   chmodSync(root, 0o755); // the postgres user must traverse it to reach pg/
   writeFileSync(join(root, 'owner.pid'), `${process.pid}\n`);
 
-  const started: Array<PgServer | RedisServer> = [];
+  const started: Array<PgServer | RedisServer | KafkaServer> = [];
   const killNow = (): void => {
     for (const s of started) s.killNow();
     removeStackDir(root);
@@ -39,15 +40,16 @@ export default async function setup(project: TestProject): Promise<() => Promise
   // A run that exits without teardown (a crash, process.exit) still kills both servers.
   process.on('exit', killNow);
 
-  const [pg, redis] = await Promise.allSettled([
+  const [pg, redis, kafka] = await Promise.allSettled([
     PgServer.create(root, freePort).then((s) => (started.push(s), s)),
     RedisServer.create(root, freePort).then((s) => (started.push(s), s)),
+    KafkaServer.create(root, freePort).then((s) => (started.push(s), s)),
   ]);
-  if (pg.status === 'rejected' || redis.status === 'rejected') {
+  if (pg.status === 'rejected' || redis.status === 'rejected' || kafka.status === 'rejected') {
     await stopAll(started).catch(() => undefined);
     process.off('exit', killNow);
     killNow();
-    const reasons = [pg, redis].flatMap((r) => (r.status === 'rejected' ? [String((r.reason as Error).message)] : []));
+    const reasons = [pg, redis, kafka].flatMap((r) => (r.status === 'rejected' ? [String((r.reason as Error).message)] : []));
     throw new Error(`The integration test stack could not start:\n${reasons.join('\n\n')}`);
   }
 
@@ -57,6 +59,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     redisUrl: redis.value.url,
     pg: pg.value.info,
     redis: redis.value.info,
+    kafkaBrokers: kafka.value.brokers,
+    kafka: kafka.value.info,
   };
   project.provide(STACK_KEY, info);
   const env: Record<string, string> = {
@@ -65,14 +69,15 @@ export default async function setup(project: TestProject): Promise<() => Promise
     TASKD_TEST_PG_CTL: join(info.pg.binDir, 'pg_ctl'),
     TASKD_TEST_PG_DATA: info.pg.dataDir,
     TASKD_TEST_REDIS_PORT: String(info.redis.port),
+    TASKD_TEST_KAFKA_BROKERS: info.kafkaBrokers,
   };
   Object.assign(process.env, env);
-  console.log(`taskd test stack: postgres ${info.pgUrl} (${info.pg.binDir}), redis ${info.redisUrl}, data in ${root}`);
+  console.log(`taskd test stack: postgres ${info.pgUrl} (${info.pg.binDir}), redis ${info.redisUrl}, kafka ${info.kafkaBrokers}, data in ${root}`);
 
   return async () => {
     for (const key of Object.keys(env)) delete process.env[key];
     try {
-      await stopAll([new PgServer(info.pg), new RedisServer(info.redis)]);
+      await stopAll([new PgServer(info.pg), new RedisServer(info.redis), new KafkaServer(info.kafka)]);
     } finally {
       process.off('exit', killNow);
       killNow();
@@ -80,7 +85,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   };
 }
 
-async function stopAll(servers: Array<PgServer | RedisServer>): Promise<void> {
+async function stopAll(servers: Array<PgServer | RedisServer | KafkaServer>): Promise<void> {
   const results = await Promise.allSettled(servers.map((s) => s.stop()));
   const failed = results.flatMap((r) => (r.status === 'rejected' ? [String((r.reason as Error).message)] : []));
   if (failed.length > 0) throw new Error(`Stopping the integration test stack failed:\n${failed.join('\n')}`);
@@ -109,6 +114,11 @@ async function sweepStaleStacks(): Promise<void> {
     if (redisPid !== undefined) {
       signal(redisPid, 'SIGKILL');
       pids.push(redisPid);
+    }
+    const kafkaPid = kafkaPidIn(join(dir, 'kafka', 'kafka.pid'), join(dir, 'kafka'));
+    if (kafkaPid !== undefined) {
+      signal(kafkaPid, 'SIGKILL');
+      pids.push(kafkaPid);
     }
     // Deleting files under a postmaster that is still shutting down can leave the tree half-removed.
     await retryUntil(`servers of the dead run in ${dir} exiting`, async () => {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
+import { KafkaServer } from './servers/kafka-server.js';
 import { PgServer } from './servers/pg-server.js';
 import { RedisServer } from './servers/redis-server.js';
 import { STACK_KEY, type StackInfo } from './servers/stack-info.js';
@@ -11,6 +12,8 @@ export interface TestEnv {
   pgUrl: string;
   /** `redis://127.0.0.1:<port>`. */
   redisUrl: string;
+  /** `127.0.0.1:<port>`: the Kafka bootstrap address (one broker, KRaft; topics are not created automatically). */
+  kafkaBrokers: string;
 }
 
 /** A database of its own for one test file; see {@link createTestDatabase}. */
@@ -28,19 +31,19 @@ function stack(): StackInfo {
   if (info === undefined) {
     throw new Error(
       'The integration test stack is not running. Helpers in test/stack.ts work only in the `int` vitest ' +
-        'project (files named *.int.test.ts), whose globalSetup test/global-setup.ts starts Postgres and Redis.',
+        'project (files named *.int.test.ts), whose globalSetup test/global-setup.ts starts Postgres, Redis and Kafka.',
     );
   }
   return info;
 }
 
 /**
- * The URLs of the Postgres and Redis that the `int` project's global setup
- * started. Throws when called outside the `int` project.
+ * The addresses of the Postgres, Redis and Kafka that the `int` project's global
+ * setup started. Throws when called outside the `int` project.
  */
 export function testEnv(): TestEnv {
-  const { pgUrl, redisUrl } = stack();
-  return { pgUrl, redisUrl };
+  const { pgUrl, redisUrl, kafkaBrokers } = stack();
+  return { pgUrl, redisUrl, kafkaBrokers };
 }
 
 /**
@@ -107,4 +110,22 @@ export async function restartRedisEmpty(): Promise<void> {
   const redis = new RedisServer(stack().redis);
   await redis.stop();
   await redis.start();
+}
+
+/**
+ * Stops the test Kafka (SIGTERM, a clean shutdown; with `kill`, SIGKILL) and resolves
+ * once it is gone. Topics and their data survive for {@link startKafka}. No-op if stopped.
+ */
+export async function stopKafka(opts: { kill?: boolean } = {}): Promise<void> {
+  await new KafkaServer(stack().kafka).stop(opts);
+}
+
+/**
+ * Starts the test Kafka again after {@link stopKafka}, on the same port and data,
+ * resolving once it serves clients. No-op if running. Throws with the broker log's
+ * tail on failure.
+ */
+export async function startKafka(): Promise<void> {
+  const kafka = new KafkaServer(stack().kafka);
+  if (kafka.runningPid() === undefined) await kafka.start();
 }

@@ -1,3 +1,4 @@
+import type { KafkaServerInfo } from './kafka-server.js';
 import type { PgServerInfo } from './pg-server.js';
 import type { RedisServerInfo } from './redis-server.js';
 
@@ -7,7 +8,7 @@ import type { RedisServerInfo } from './redis-server.js';
  * control over the servers inside a test worker.
  */
 export interface StackInfo {
-  /** Temporary directory holding both servers' data; deleted at teardown. */
+  /** Temporary directory holding the servers' data; deleted at teardown. */
   root: string;
   /** `postgres://postgres@127.0.0.1:<port>/postgres`, superuser, trust auth. */
   pgUrl: string;
@@ -17,6 +18,10 @@ export interface StackInfo {
   pg: PgServerInfo;
   /** How to control the Redis server. */
   redis: RedisServerInfo;
+  /** `127.0.0.1:<port>`: the Kafka bootstrap address. */
+  kafkaBrokers: string;
+  /** How to control the Kafka broker. */
+  kafka: KafkaServerInfo;
 }
 
 /** The `provide`/`inject` key under which global setup publishes the {@link StackInfo}. */
