@@ -25,6 +25,19 @@ export interface ClusterOptions {
   env?: Record<string, string>;
   /** Authentication: none by default (every process on loopback, anonymous). */
   auth?: ClusterAuth;
+  /** Kafka for the schedulers' outbox relay; none by default (no relay). */
+  kafka?: ClusterKafka;
+}
+
+/** The Kafka a {@link Cluster}'s schedulers relay the outbox to. */
+export interface ClusterKafka {
+  /** Bootstrap address (testEnv().kafkaBrokers). */
+  brokers: string;
+  /**
+   * More TASKD_KAFKA_* / TASKD_RELAY_* / TASKD_EVENTS_* settings of schedulers, over
+   * replication 1 and 3 partitions (one test broker). Give each test its own topics.
+   */
+  env?: Record<string, string>;
 }
 
 /** Authentication of a {@link Cluster}. */
@@ -101,7 +114,10 @@ export class Cluster {
   /** (Re)starts scheduler `i` on its fixed port and waits until it listens. */
   async startScheduler(i: number): Promise<Member> {
     const port = this.schedulerPorts[i] as number;
-    const proc = spawnTaskd(`scheduler-${i}`, 'cmd/scheduler/main.ts', this.env({ ...this.opts.auth?.env, TASKD_ADDR: `127.0.0.1:${port}` }));
+    const kafka = this.opts.kafka
+      ? { TASKD_KAFKA_BROKERS: this.opts.kafka.brokers, TASKD_KAFKA_REPLICATION: '1', TASKD_KAFKA_PARTITIONS: '3', ...this.opts.kafka.env }
+      : {};
+    const proc = spawnTaskd(`scheduler-${i}`, 'cmd/scheduler/main.ts', this.env({ ...this.opts.auth?.env, ...kafka, TASKD_ADDR: `127.0.0.1:${port}` }));
     await proc.waitForLog(logMsg('listening'), 30_000);
     const m = { proc, addr: `127.0.0.1:${port}` };
     this.schedulers[i] = m;

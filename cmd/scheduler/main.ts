@@ -1,5 +1,6 @@
 import { schedulerRole } from '../../internal/app/roles.js';
 import { runProcess } from '../../internal/app/process.js';
+import { relayFromConfig } from '../../internal/events/relay-from-config.js';
 import { serveRoles } from '../../internal/app/serve.js';
 import { buildRpcEdge } from '../../internal/app/rpc-edge.js';
 import { advertiseAddress, loadConfig, requireAuthBeyondLoopback } from '../../internal/config/config.js';
@@ -34,7 +35,9 @@ runProcess(logger, async (signal) => {
     // Schedulers take no submissions: the submission limit stays in process (unused).
     const edge = buildRpcEdge(base, config, { db, sharedLimits: false });
     try {
-      await serveRoles(base, config, [schedulerRole(base, db, { lock, presence }, config, address)], edge, signal);
+      // With TASKD_KAFKA_BROKERS set, every leadership term also runs the outbox relay.
+      const relay = relayFromConfig(base, db, config);
+      await serveRoles(base, config, [schedulerRole(base, db, { lock, presence }, config, address, relay)], edge, signal);
     } finally {
       await edge.close();
     }

@@ -30,6 +30,7 @@ import { workerServiceImpl } from '../rpc/worker-service.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import type { Base } from '../shared/base.js';
 import type { Db } from '../storage/db.js';
+import type { OutboxRelay } from '../events/outbox-relay.js';
 
 /** A role a process plays: RPC routes it serves, work it runs, what makes it ready. */
 export interface Role {
@@ -76,18 +77,23 @@ export function apiserverRole(base: Base, db: Db, config: Config, edge?: Pick<Rp
   };
 }
 
-/** The scheduler role: leader election, dispatch, the worker and link streams. */
+/**
+ * The scheduler role: leader election, dispatch, the worker and link streams; with
+ * `relay`, the outbox relay in every leadership term.
+ */
 export function schedulerRole(
-  base: Base, db: Db, coordination: { lock: LeaderLock; presence: Presence }, config: Config, address: string,
-): Role & { scheduler: Scheduler } {
+  base: Base, db: Db, coordination: { lock: LeaderLock; presence: Presence }, config: Config, address: string, relay?: OutboxRelay,
+): Role & { scheduler: Scheduler; relay?: OutboxRelay } {
   const scheduler = new Scheduler(base, {
     db, ...coordination, address,
     lockTtlMs: config.TASKD_LOCK_TTL_MS, lockRenewMs: config.TASKD_LOCK_RENEW_MS,
     leaseTtlMs: config.TASKD_LEASE_TTL_MS, heartbeatMs: config.TASKD_HEARTBEAT_MS, pollMs: config.TASKD_POLL_MS,
     agingMs: config.TASKD_AGING_MS, scheduleLimits: scheduleLimits(config),
+    termLoops: relay ? [(term, epoch) => relay.run(term, epoch)] : [],
   });
   return {
     scheduler,
+    relay,
     routes: (r) => {
       r.service(WorkerService, workerServiceImpl(scheduler, {
         heartbeatMs: config.TASKD_HEARTBEAT_MS, leaseTtlMs: config.TASKD_LEASE_TTL_MS, logger: base.logger,

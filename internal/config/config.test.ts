@@ -24,6 +24,16 @@ describe('loadConfig', () => {
     expect(advertiseAddress('0.0.0.0:8080', 'http://scheduler-0:8080')).toBe('http://scheduler-0:8080');
     expect(advertiseAddress('127.0.0.1:7001', undefined)).toBe('http://127.0.0.1:7001');
   });
+  it('kafka: no brokers means no relay; brokers, topics and relay settings are checked, naming the key', () => {
+    expect(loadConfig({}).TASKD_KAFKA_BROKERS).toBeUndefined();
+    const c = loadConfig({ TASKD_KAFKA_BROKERS: 'k1:9092, k2:9092' });
+    expect(c.TASKD_KAFKA_BROKERS).toEqual(['k1:9092', 'k2:9092']);
+    expect([c.TASKD_KAFKA_EVENTS_TOPIC, c.TASKD_KAFKA_DEAD_LETTERS_TOPIC, c.TASKD_RELAY_BATCH]).toEqual(['taskd.events', 'taskd.dead-letters', 500]);
+    expect(() => loadConfig({ TASKD_KAFKA_BROKERS: 'http://k1:9092' })).toThrow('TASKD_KAFKA_BROKERS: expected host:port');
+    expect(() => loadConfig({ TASKD_KAFKA_EVENTS_TOPIC: 'a b' })).toThrow('TASKD_KAFKA_EVENTS_TOPIC: must be a Kafka topic name');
+    expect(() => loadConfig({ TASKD_KAFKA_DEAD_LETTERS_TOPIC: 'taskd.events' })).toThrow('TASKD_KAFKA_EVENTS_TOPIC and TASKD_KAFKA_DEAD_LETTERS_TOPIC must differ');
+    expect(() => loadConfig({ TASKD_RELAY_BATCH: '0' })).toThrow(/TASKD_RELAY_BATCH/);
+  });
   it('parses host:port', () => {
     expect(parseHostPort('[::1]:80')).toEqual({ host: '::1', port: 80 });
     expect(() => parseHostPort('nope')).toThrow('TASKD_ADDR');

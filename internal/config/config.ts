@@ -94,6 +94,32 @@ export const configSchema = z
     TASKD_SUBMIT_BURST: z.coerce.number().int().min(0).default(0),
     /** Open streams (WatchTask, WatchWorkflow, WorkerService.Connect) one identity may hold on one process. */
     TASKD_MAX_STREAMS_PER_IDENTITY: z.coerce.number().int().min(1).default(1_000),
+    /**
+     * Kafka bootstrap brokers (host:port, comma-separated). When set, the scheduler leader
+     * runs the outbox relay (docs/events.md); when unset there is no relay and the outbox
+     * only grows (the embedded `npm start` needs no Kafka).
+     */
+    TASKD_KAFKA_BROKERS: z
+      .string()
+      .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+      .refine((l) => l.every((b) => /^[^\s:/]+:\d{1,5}$/.test(b)), 'expected host:port[,host:port…]')
+      .optional(),
+    /** Kafka client id of the relay's producer and admin client. */
+    TASKD_KAFKA_CLIENT_ID: z.string().min(1).default('taskd'),
+    /** Topic of every task, workflow and schedule event (key = aggregate id). */
+    TASKD_KAFKA_EVENTS_TOPIC: z.string().regex(/^[a-zA-Z0-9._-]{1,249}$/, 'must be a Kafka topic name').default('taskd.events'),
+    /** Topic that also receives every `task.dead_lettered` event. */
+    TASKD_KAFKA_DEAD_LETTERS_TOPIC: z.string().regex(/^[a-zA-Z0-9._-]{1,249}$/, 'must be a Kafka topic name').default('taskd.dead-letters'),
+    /** Partitions of the topics the relay creates when they are missing (existing topics are left as they are). */
+    TASKD_KAFKA_PARTITIONS: z.coerce.number().int().min(1).max(10_000).default(6),
+    /** Replication factor of the topics the relay creates; at most the number of brokers. */
+    TASKD_KAFKA_REPLICATION: z.coerce.number().int().min(1).max(32).default(3),
+    /** Sent outbox rows are deleted this long after they were sent; unsent rows are never deleted. */
+    TASKD_EVENTS_RETENTION_MS: ms(7 * 24 * 3600 * 1000),
+    /** Most outbox rows the relay publishes (and marks sent) per batch. */
+    TASKD_RELAY_BATCH: z.coerce.number().int().min(1).max(10_000).default(500),
+    /** How often an idle relay looks for unsent rows (one indexed query on an empty partial index). */
+    TASKD_RELAY_POLL_MS: ms(100),
   })
   .strict();
 
@@ -128,6 +154,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (c.TASKD_HEARTBEAT_MS * 2 > c.TASKD_LEASE_TTL_MS) {
     throw new Error('invalid configuration: TASKD_HEARTBEAT_MS must be at most half of TASKD_LEASE_TTL_MS');
+  }
+  if (c.TASKD_KAFKA_EVENTS_TOPIC === c.TASKD_KAFKA_DEAD_LETTERS_TOPIC) {
+    throw new Error(`invalid configuration: TASKD_KAFKA_EVENTS_TOPIC and TASKD_KAFKA_DEAD_LETTERS_TOPIC must differ (both "${c.TASKD_KAFKA_EVENTS_TOPIC}")`);
   }
   if (c.TASKD_AUTH_JWKS_URL && c.TASKD_AUTH_JWKS_FILE) {
     throw new Error('invalid configuration: set one of TASKD_AUTH_JWKS_URL and TASKD_AUTH_JWKS_FILE, not both');

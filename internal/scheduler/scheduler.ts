@@ -31,6 +31,11 @@ export interface SchedulerOptions {
   agingMs: number;
   /** Bounds for materializing schedule templates at fire time. Default DEFAULT_SCHEDULE_LIMITS. */
   scheduleLimits?: ScheduleLimits;
+  /**
+   * More leader-only work run beside dispatch for each term (the outbox relay), under
+   * the term's signal; a throw ends the term like a dispatcher failure does.
+   */
+  termLoops?: ((term: AbortSignal, epoch: number) => Promise<void>)[];
 }
 
 /**
@@ -74,7 +79,7 @@ export class Scheduler {
         this.dispatcher = d;
         this.runner = r;
         try {
-          await runTogether(term, [(s) => d.run(s), (s) => r.run(s)]);
+          await runTogether(term, [(s) => d.run(s), (s) => r.run(s), ...(this.opts.termLoops ?? []).map((f) => (s: AbortSignal) => f(s, epoch))]);
         } finally {
           if (this.dispatcher === d) this.dispatcher = undefined;
           if (this.runner === r) this.runner = undefined;
