@@ -5,7 +5,7 @@ import type { Base } from '../shared/base.js';
 import type { Db } from '../storage/db.js';
 import { checkId } from './check-id.js';
 import { keysetPage, pageAfterId, pageLimit } from './keyset-page.js';
-import { taskCancel, taskRetry, taskUpdate, type TaskChanges } from '../storage/task-mutations.js';
+import { taskCancel, taskDelete, taskRetry, taskUpdate, type TaskChanges } from '../storage/task-mutations.js';
 import { replayTaskOf } from '../domain/dead-letter.js';
 import { deadLetterMarkReplayed } from '../storage/dead-letter-store.js';
 import { workflowAdoptReplay } from '../storage/workflow-store.js';
@@ -167,6 +167,14 @@ export class TaskApi {
     });
     if (task.status === 'QUEUED') this.opts.hints.ready([task.queue]);
     return task;
+  }
+
+  /** Deletes an ended task outside workflows (see `taskDelete`). */
+  async delete(namespace: string, id: string): Promise<void> {
+    const out = await this.opts.db.tx((tx) => taskDelete(tx, { namespace: namespace || 'default', id: checkId(id) }));
+    if (out.kind === 'not_found') throw new DomainError('not_found', `task ${id} not found`);
+    if (out.kind === 'not_ended') throw new DomainError('failed_precondition', `task ${id} is ${out.status}; only ended tasks can be deleted (cancel it first)`);
+    if (out.kind === 'in_workflow') throw new DomainError('failed_precondition', `task ${id} belongs to workflow ${out.workflowId}; workflow tasks cannot be deleted one by one`);
   }
 
   /**

@@ -1,7 +1,7 @@
 import { create } from '@bufbuild/protobuf';
 import type { ServiceImpl } from '@connectrpc/connect';
 import {
-  CancelTaskResponseSchema, GetTaskResponseSchema, ListTasksResponseSchema, RetryTaskResponseSchema, SubmitTaskResponseSchema,
+  CancelTaskResponseSchema, DeleteTaskResponseSchema, GetTaskResponseSchema, ListTasksResponseSchema, RetryTaskResponseSchema, SubmitTaskResponseSchema,
   SubmitTasksResponseSchema, TaskService, UpdateTaskResponseSchema, WatchTaskResponseSchema,
 } from '../../gen/taskd/v1/task_service_pb.js';
 import type { TaskApi } from '../api/task-api.js';
@@ -47,6 +47,10 @@ export function taskServiceImpl(api: TaskApi): ServiceImpl<typeof TaskService> {
     },
     async cancelTask(req) {
       return create(CancelTaskResponseSchema, { task: taskToPb(await api.cancel(req.namespace, req.id, req.reason)) });
+    },
+    async deleteTask(req) {
+      await api.delete(req.namespace, req.id);
+      return create(DeleteTaskResponseSchema, {});
     },
     async retryTask(req) {
       return create(RetryTaskResponseSchema, { task: taskToPb(await api.retry(req.namespace, req.id)) });

@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import type { Json, TaskError, TaskStatus } from '../domain/task.js';
 import { rows, type Executor } from './db.js';
 import { taskFromRow, type TaskRow } from './task-rows.js';
-import type { Task } from '../domain/task.js';
+import { TERMINAL_STATUSES, type Task } from '../domain/task.js';
 import { workflowPropagate, type Propagation } from './workflow-store.js';
 
 /** What `taskCancel` did. */
@@ -115,4 +115,20 @@ export async function taskRetry(ex: Executor, p: { namespace: string; id: string
   const [by] = await rows<{ id: string }>(ex, sql`select id from tasks where replay_of = ${p.id} limit 1`);
   if (by) return { kind: 'already_retried', by: by.id };
   return { kind: 'rerun', original: taskFromRow(cur) };
+}
+
+export type DeleteOutcome = { kind: 'deleted' } | { kind: 'not_found' } | { kind: 'not_ended'; status: TaskStatus } | { kind: 'in_workflow'; workflowId: string };
+
+/**
+ * Deletes a task that has ended and is not part of a workflow; its attempts and dead
+ * letter go with it (foreign keys), its events stay (the `task.deleted` event too).
+ */
+export async function taskDelete(ex: Executor, p: { namespace: string; id: string }): Promise<DeleteOutcome> {
+  const [cur] = await rows<{ status: TaskStatus; workflow_id: string | null }>(
+    ex, sql`select status, workflow_id from tasks where id = ${p.id} and namespace = ${p.namespace} for update`);
+  if (!cur) return { kind: 'not_found' };
+  if (!TERMINAL_STATUSES.has(cur.status)) return { kind: 'not_ended', status: cur.status };
+  if (cur.workflow_id) return { kind: 'in_workflow', workflowId: cur.workflow_id };
+  await ex.execute(sql`delete from tasks where id = ${p.id}`);
+  return { kind: 'deleted' };
 }

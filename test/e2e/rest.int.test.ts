@@ -136,6 +136,13 @@ describe('REST gateway on a real stack (apiserver, scheduler, an in-test worker;
       body: () => ({}),
     },
     TaskService_WatchTask: {},
+    TaskService_DeleteTask: {
+      path: async () => {
+        const { task } = await tasks().submitTask({ task: { type: 'noop' } });
+        await settled(task!.id);
+        return { id: task!.id };
+      },
+    },
     WorkflowService_SubmitWorkflow: {
       body: () => ({ name: 'rest', failurePolicy: 'FAILURE_POLICY_CONTINUE', tasks: [{ name: 'a', task: { type: 'noop' } }, { name: 'b', dependsOn: ['a'], task: { type: 'noop' } }] }),
     },

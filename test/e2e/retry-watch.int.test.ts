@@ -148,6 +148,25 @@ describe('RetryTask and WatchTask (apiserver, scheduler, in-test workers)', () =
     expect(done.counts).toEqual({ SUCCEEDED: 3 });
   });
 
+  it('DeleteTask removes an ended task (its event stays); refuses one not ended or in a workflow', async () => {
+    await workers.start(cluster.schedulerAddrs, handlers, { slots: 1 });
+    const { task } = await tasks.submitTask({ task: { type: 'step' } });
+    await settled(task!.id);
+    await tasks.deleteTask({ id: task!.id });
+    expect((await refused(tasks.getTask({ id: task!.id }))).code).toBe(Code.NotFound);
+    expect((await refused(tasks.deleteTask({ id: task!.id }))).code).toBe(Code.NotFound);
+    const ev = await cluster.sql.query("select type from events where aggregate_id = $1 order by sequence desc limit 1", [task!.id]);
+    expect(ev.rows[0].type).toBe('task.deleted');
+    const { task: later } = await tasks.submitTask({ task: { type: 'step', start: { case: 'delay', value: durationFromMs(3_600_000) } } });
+    const notEnded = await refused(tasks.deleteTask({ id: later!.id }));
+    expect(notEnded.code).toBe(Code.FailedPrecondition);
+    expect(notEnded.rawMessage).toBe(`task ${later!.id} is PENDING; only ended tasks can be deleted (cancel it first)`);
+    const { workflow } = await workflows.submitWorkflow({ workflow: { name: 'keep', tasks: [{ name: 'a', task: { type: 'step' } }] } });
+    const a = workflow!.tasks[0]!.task!;
+    await settled(a.id);
+    expect((await refused(tasks.deleteTask({ id: a.id }))).rawMessage).toContain(`belongs to workflow ${workflow!.id}`);
+  });
+
   it('WatchTask streams a delayed task from PENDING through QUEUED/RUNNING to SUCCEEDED, then ends', async () => {
     await workers.start(cluster.schedulerAddrs, handlers, { slots: 1 });
     const { task } = await tasks.submitTask({ task: { type: 'step', start: { case: 'delay', value: durationFromMs(300) } } });

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file taskd/v1/task_service.proto.
  */
 export const file_taskd_v1_task_service: GenFile = /*@__PURE__*/
-  fileDesc("Cht0YXNrZC92MS90YXNrX3NlcnZpY2UucHJvdG8SCHRhc2tkLnYxIjUKEVN1Ym1pdFRhc2tSZXF1ZXN0EiAKBHRhc2sYASABKAsyEi50YXNrZC52MS5UYXNrU3BlYyJEChJTdWJtaXRUYXNrUmVzcG9uc2USHAoEdGFzaxgBIAEoCzIOLnRhc2tkLnYxLlRhc2sSEAoIZXhpc3RpbmcYAiABKAgiNwoSU3VibWl0VGFza3NSZXF1ZXN0EiEKBXRhc2tzGAEgAygLMhIudGFza2QudjEuVGFza1NwZWMiNAoTU3VibWl0VGFza3NSZXNwb25zZRIdCgV0YXNrcxgBIAMoCzIOLnRhc2tkLnYxLlRhc2siLwoOR2V0VGFza1JlcXVlc3QSCgoCaWQYASABKAkSEQoJbmFtZXNwYWNlGAIgASgJIi8KD0dldFRhc2tSZXNwb25zZRIcCgR0YXNrGAEgASgLMg4udGFza2QudjEuVGFzayK2AQoQTGlzdFRhc2tzUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSJgoIc3RhdHVzZXMYAiADKA4yFC50YXNrZC52MS5UYXNrU3RhdHVzEgwKBHR5cGUYAyABKAkSDQoFcXVldWUYBCABKAkSEwoLd29ya2Zsb3dfaWQYBSABKAkSEQoJcGFnZV9zaXplGAYgASgFEhIKCnBhZ2VfdG9rZW4YByABKAkSDgoGbGFiZWxzGAggAygJIksKEUxpc3RUYXNrc1Jlc3BvbnNlEh0KBXRhc2tzGAEgAygLMg4udGFza2QudjEuVGFzaxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAki7QIKEVVwZGF0ZVRhc2tSZXF1ZXN0EgoKAmlkGAEgASgJEhEKCW5hbWVzcGFjZRgCIAEoCRIPCgd2ZXJzaW9uGAMgASgDEi8KC3VwZGF0ZV9tYXNrGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzaxIQCghwcmlvcml0eRgFIAEoBRIqCgZydW5fYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEigKBWRlbGF5GAcgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEicKB3BheWxvYWQYCCABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWUSNwoGbGFiZWxzGAkgAygLMicudGFza2QudjEuVXBkYXRlVGFza1JlcXVlc3QuTGFiZWxzRW50cnkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIyChJVcGRhdGVUYXNrUmVzcG9uc2USHAoEdGFzaxgBIAEoCzIOLnRhc2tkLnYxLlRhc2siQgoRQ2FuY2VsVGFza1JlcXVlc3QSCgoCaWQYASABKAkSEQoJbmFtZXNwYWNlGAIgASgJEg4KBnJlYXNvbhgDIAEoCSIyChJDYW5jZWxUYXNrUmVzcG9uc2USHAoEdGFzaxgBIAEoCzIOLnRhc2tkLnYxLlRhc2siMQoQUmV0cnlUYXNrUmVxdWVzdBIKCgJpZBgBIAEoCRIRCgluYW1lc3BhY2UYAiABKAkiMQoRUmV0cnlUYXNrUmVzcG9uc2USHAoEdGFzaxgBIAEoCzIOLnRhc2tkLnYxLlRhc2siMQoQV2F0Y2hUYXNrUmVxdWVzdBIKCgJpZBgBIAEoCRIRCgluYW1lc3BhY2UYAiABKAkiMQoRV2F0Y2hUYXNrUmVzcG9uc2USHAoEdGFzaxgBIAEoCzIOLnRhc2tkLnYxLlRhc2sy4gYKC1Rhc2tTZXJ2aWNlEmoKClN1Ym1pdFRhc2sSGy50YXNrZC52MS5TdWJtaXRUYXNrUmVxdWVzdBocLnRhc2tkLnYxLlN1Ym1pdFRhc2tSZXNwb25zZSIhiLUYAoLT5JMCFzoEdGFza2IEdGFzayIJL3YxL3Rhc2tzEmoKC1N1Ym1pdFRhc2tzEhwudGFza2QudjEuU3VibWl0VGFza3NSZXF1ZXN0Gh0udGFza2QudjEuU3VibWl0VGFza3NSZXNwb25zZSIeiLUYAoLT5JMCFDoBKiIPL3YxL3Rhc2tzOmJhdGNoEmAKB0dldFRhc2sSGC50YXNrZC52MS5HZXRUYXNrUmVxdWVzdBoZLnRhc2tkLnYxLkdldFRhc2tSZXNwb25zZSIgiLUYAYLT5JMCFmIEdGFzaxIOL3YxL3Rhc2tzL3tpZH0SWwoJTGlzdFRhc2tzEhoudGFza2QudjEuTGlzdFRhc2tzUmVxdWVzdBobLnRhc2tkLnYxLkxpc3RUYXNrc1Jlc3BvbnNlIhWItRgBgtPkkwILEgkvdjEvdGFza3MSbAoKVXBkYXRlVGFzaxIbLnRhc2tkLnYxLlVwZGF0ZVRhc2tSZXF1ZXN0GhwudGFza2QudjEuVXBkYXRlVGFza1Jlc3BvbnNlIiOItRgDgtPkkwIZOgEqYgR0YXNrMg4vdjEvdGFza3Mve2lkfRJzCgpDYW5jZWxUYXNrEhsudGFza2QudjEuQ2FuY2VsVGFza1JlcXVlc3QaHC50YXNrZC52MS5DYW5jZWxUYXNrUmVzcG9uc2UiKoi1GAOC0+STAiA6ASpiBHRhc2siFS92MS90YXNrcy97aWR9OmNhbmNlbBJvCglSZXRyeVRhc2sSGi50YXNrZC52MS5SZXRyeVRhc2tSZXF1ZXN0GhsudGFza2QudjEuUmV0cnlUYXNrUmVzcG9uc2UiKYi1GAOC0+STAh86ASpiBHRhc2siFC92MS90YXNrcy97aWR9OnJldHJ5EmgKCVdhdGNoVGFzaxIaLnRhc2tkLnYxLldhdGNoVGFza1JlcXVlc3QaGy50YXNrZC52MS5XYXRjaFRhc2tSZXNwb25zZSIgiLUYAYLT5JMCFhIUL3YxL3Rhc2tzL3tpZH06d2F0Y2gwAWIGcHJvdG8z", [file_google_api_annotations, file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_struct, file_google_protobuf_timestamp, file_taskd_v1_task, file_taskd_v1_options]);
+  fileDesc("Cht0YXNrZC92MS90YXNrX3NlcnZpY2UucHJvdG8SCHRhc2tkLnYxIjUKEVN1Ym1pdFRhc2tSZXF1ZXN0EiAKBHRhc2sYASABKAsyEi50YXNrZC52MS5UYXNrU3BlYyJEChJTdWJtaXRUYXNrUmVzcG9uc2USHAoEdGFzaxgBIAEoCzIOLnRhc2tkLnYxLlRhc2sSEAoIZXhpc3RpbmcYAiABKAgiNwoSU3VibWl0VGFza3NSZXF1ZXN0EiEKBXRhc2tzGAEgAygLMhIudGFza2QudjEuVGFza1NwZWMiNAoTU3VibWl0VGFza3NSZXNwb25zZRIdCgV0YXNrcxgBIAMoCzIOLnRhc2tkLnYxLlRhc2siLwoOR2V0VGFza1JlcXVlc3QSCgoCaWQYASABKAkSEQoJbmFtZXNwYWNlGAIgASgJIi8KD0dldFRhc2tSZXNwb25zZRIcCgR0YXNrGAEgASgLMg4udGFza2QudjEuVGFzayK2AQoQTGlzdFRhc2tzUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSJgoIc3RhdHVzZXMYAiADKA4yFC50YXNrZC52MS5UYXNrU3RhdHVzEgwKBHR5cGUYAyABKAkSDQoFcXVldWUYBCABKAkSEwoLd29ya2Zsb3dfaWQYBSABKAkSEQoJcGFnZV9zaXplGAYgASgFEhIKCnBhZ2VfdG9rZW4YByABKAkSDgoGbGFiZWxzGAggAygJIksKEUxpc3RUYXNrc1Jlc3BvbnNlEh0KBXRhc2tzGAEgAygLMg4udGFza2QudjEuVGFzaxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAki7QIKEVVwZGF0ZVRhc2tSZXF1ZXN0EgoKAmlkGAEgASgJEhEKCW5hbWVzcGFjZRgCIAEoCRIPCgd2ZXJzaW9uGAMgASgDEi8KC3VwZGF0ZV9tYXNrGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzaxIQCghwcmlvcml0eRgFIAEoBRIqCgZydW5fYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEigKBWRlbGF5GAcgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEicKB3BheWxvYWQYCCABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWUSNwoGbGFiZWxzGAkgAygLMicudGFza2QudjEuVXBkYXRlVGFza1JlcXVlc3QuTGFiZWxzRW50cnkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIyChJVcGRhdGVUYXNrUmVzcG9uc2USHAoEdGFzaxgBIAEoCzIOLnRhc2tkLnYxLlRhc2siQgoRQ2FuY2VsVGFza1JlcXVlc3QSCgoCaWQYASABKAkSEQoJbmFtZXNwYWNlGAIgASgJEg4KBnJlYXNvbhgDIAEoCSIyChJDYW5jZWxUYXNrUmVzcG9uc2USHAoEdGFzaxgBIAEoCzIOLnRhc2tkLnYxLlRhc2siMQoQUmV0cnlUYXNrUmVxdWVzdBIKCgJpZBgBIAEoCRIRCgluYW1lc3BhY2UYAiABKAkiMQoRUmV0cnlUYXNrUmVzcG9uc2USHAoEdGFzaxgBIAEoCzIOLnRhc2tkLnYxLlRhc2siSQoQV2F0Y2hUYXNrUmVxdWVzdBIKCgJpZBgBIAEoCRIRCgluYW1lc3BhY2UYAiABKAkSFgoOYWZ0ZXJfZXZlbnRfaWQYAyABKAkiQwoRV2F0Y2hUYXNrUmVzcG9uc2USHAoEdGFzaxgBIAEoCzIOLnRhc2tkLnYxLlRhc2sSEAoIZXZlbnRfaWQYAiABKAkiMgoRRGVsZXRlVGFza1JlcXVlc3QSCgoCaWQYASABKAkSEQoJbmFtZXNwYWNlGAIgASgJIhQKEkRlbGV0ZVRhc2tSZXNwb25zZTLHBwoLVGFza1NlcnZpY2USagoKU3VibWl0VGFzaxIbLnRhc2tkLnYxLlN1Ym1pdFRhc2tSZXF1ZXN0GhwudGFza2QudjEuU3VibWl0VGFza1Jlc3BvbnNlIiGItRgCgtPkkwIXOgR0YXNrYgR0YXNrIgkvdjEvdGFza3MSagoLU3VibWl0VGFza3MSHC50YXNrZC52MS5TdWJtaXRUYXNrc1JlcXVlc3QaHS50YXNrZC52MS5TdWJtaXRUYXNrc1Jlc3BvbnNlIh6ItRgCgtPkkwIUOgEqIg8vdjEvdGFza3M6YmF0Y2gSYAoHR2V0VGFzaxIYLnRhc2tkLnYxLkdldFRhc2tSZXF1ZXN0GhkudGFza2QudjEuR2V0VGFza1Jlc3BvbnNlIiCItRgBgtPkkwIWYgR0YXNrEg4vdjEvdGFza3Mve2lkfRJbCglMaXN0VGFza3MSGi50YXNrZC52MS5MaXN0VGFza3NSZXF1ZXN0GhsudGFza2QudjEuTGlzdFRhc2tzUmVzcG9uc2UiFYi1GAGC0+STAgsSCS92MS90YXNrcxJsCgpVcGRhdGVUYXNrEhsudGFza2QudjEuVXBkYXRlVGFza1JlcXVlc3QaHC50YXNrZC52MS5VcGRhdGVUYXNrUmVzcG9uc2UiI4i1GAOC0+STAhk6ASpiBHRhc2syDi92MS90YXNrcy97aWR9EnMKCkNhbmNlbFRhc2sSGy50YXNrZC52MS5DYW5jZWxUYXNrUmVxdWVzdBocLnRhc2tkLnYxLkNhbmNlbFRhc2tSZXNwb25zZSIqiLUYA4LT5JMCIDoBKmIEdGFzayIVL3YxL3Rhc2tzL3tpZH06Y2FuY2VsEm8KCVJldHJ5VGFzaxIaLnRhc2tkLnYxLlJldHJ5VGFza1JlcXVlc3QaGy50YXNrZC52MS5SZXRyeVRhc2tSZXNwb25zZSIpiLUYA4LT5JMCHzoBKmIEdGFzayIUL3YxL3Rhc2tzL3tpZH06cmV0cnkSYwoKRGVsZXRlVGFzaxIbLnRhc2tkLnYxLkRlbGV0ZVRhc2tSZXF1ZXN0GhwudGFza2QudjEuRGVsZXRlVGFza1Jlc3BvbnNlIhqItRgDgtPkkwIQKg4vdjEvdGFza3Mve2lkfRJoCglXYXRjaFRhc2sSGi50YXNrZC52MS5XYXRjaFRhc2tSZXF1ZXN0GhsudGFza2QudjEuV2F0Y2hUYXNrUmVzcG9uc2UiIIi1GAGC0+STAhYSFC92MS90YXNrcy97aWR9OndhdGNoMAFiBnByb3RvMw", [file_google_api_annotations, file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_struct, file_google_protobuf_timestamp, file_taskd_v1_task, file_taskd_v1_options]);
 
 /**
  * @generated from message taskd.v1.SubmitTaskRequest
@@ -400,6 +400,13 @@ export type WatchTaskRequest = Message<"taskd.v1.WatchTaskRequest"> & {
    * @generated from field: string namespace = 2;
    */
   namespace: string;
+
+  /**
+   * Resume after a disconnect: only changes after this event (WatchTaskResponse.event_id).
+   *
+   * @generated from field: string after_event_id = 3;
+   */
+  afterEventId: string;
 };
 
 /**
@@ -417,6 +424,13 @@ export type WatchTaskResponse = Message<"taskd.v1.WatchTaskResponse"> & {
    * @generated from field: taskd.v1.Task task = 1;
    */
   task?: Task | undefined;
+
+  /**
+   * The event this message reflects (empty for the initial snapshot); resume after it.
+   *
+   * @generated from field: string event_id = 2;
+   */
+  eventId: string;
 };
 
 /**
@@ -425,6 +439,43 @@ export type WatchTaskResponse = Message<"taskd.v1.WatchTaskResponse"> & {
  */
 export const WatchTaskResponseSchema: GenMessage<WatchTaskResponse> = /*@__PURE__*/
   messageDesc(file_taskd_v1_task_service, 15);
+
+/**
+ * @generated from message taskd.v1.DeleteTaskRequest
+ */
+export type DeleteTaskRequest = Message<"taskd.v1.DeleteTaskRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * Defaults to "default".
+   *
+   * @generated from field: string namespace = 2;
+   */
+  namespace: string;
+};
+
+/**
+ * Describes the message taskd.v1.DeleteTaskRequest.
+ * Use `create(DeleteTaskRequestSchema)` to create a new message.
+ */
+export const DeleteTaskRequestSchema: GenMessage<DeleteTaskRequest> = /*@__PURE__*/
+  messageDesc(file_taskd_v1_task_service, 16);
+
+/**
+ * @generated from message taskd.v1.DeleteTaskResponse
+ */
+export type DeleteTaskResponse = Message<"taskd.v1.DeleteTaskResponse"> & {
+};
+
+/**
+ * Describes the message taskd.v1.DeleteTaskResponse.
+ * Use `create(DeleteTaskResponseSchema)` to create a new message.
+ */
+export const DeleteTaskResponseSchema: GenMessage<DeleteTaskResponse> = /*@__PURE__*/
+  messageDesc(file_taskd_v1_task_service, 17);
 
 /**
  * TaskService submits and reads tasks.
@@ -506,6 +557,18 @@ export const TaskService: GenService<{
     methodKind: "unary";
     input: typeof RetryTaskRequestSchema;
     output: typeof RetryTaskResponseSchema;
+  },
+  /**
+   * DeleteTask removes a task that has ended, with its attempts and dead letter (its
+   * events stay in the outbox until pruned). FAILED_PRECONDITION for a task not ended or
+   * one in a workflow.
+   *
+   * @generated from rpc taskd.v1.TaskService.DeleteTask
+   */
+  deleteTask: {
+    methodKind: "unary";
+    input: typeof DeleteTaskRequestSchema;
+    output: typeof DeleteTaskResponseSchema;
   },
   /**
    * WatchTask streams the task now and then at each change of its status or attempt,

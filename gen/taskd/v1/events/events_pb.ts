@@ -44,7 +44,8 @@ export type Event = Message<"taskd.v1.events.Event"> & {
    * "task.created", "task.queued" (due, released or retried now), "task.started" (an
    * attempt was dispatched), "task.retrying" (an attempt failed; another follows),
    * "task.succeeded", "task.failed", "task.dead_lettered", "task.cancelled",
-   * "task.skipped", "task.pending" (a skipped workflow task re-armed by a replay);
+   * "task.skipped", "task.pending" (a skipped workflow task re-armed by a replay),
+   * "task.deleted";
    * "workflow.created", "workflow.succeeded", "workflow.failed", "workflow.cancelled",
    * "workflow.resumed" (a replay re-opened it);
    * "schedule.created", "schedule.updated", "schedule.paused", "schedule.resumed",
