@@ -1,14 +1,18 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { durationMs } from '@bufbuild/protobuf/wkt';
 import { Code, ConnectError, createClient } from '@connectrpc/connect';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RetryInfoSchema } from '../../gen/google/rpc/error_details_pb.js';
 import { ApiKeyService } from '../../gen/taskd/v1/auth_service_pb.js';
 import { Role } from '../../gen/taskd/v1/options_pb.js';
+import { TaskStatus } from '../../gen/taskd/v1/task_pb.js';
 import { TaskService } from '../../gen/taskd/v1/task_service_pb.js';
 import { valueOf } from '../../internal/rpc/convert/json.js';
 import { bearer, hsToken, TEST_HS256_SECRET } from '../auth-kit.js';
 import { Cluster, FAST_TIMINGS, logMsg } from '../cluster.js';
-import { reapAll, spawnTaskd } from '../procs.js';
+import { freePort, reapAll, spawnTaskd } from '../procs.js';
 import { createTestDatabase, redisPrefix, testEnv, type TestDatabase } from '../stack.js';
 import { waitFor } from '../wait.js';
 
@@ -141,6 +145,25 @@ describe('limits: submission rate, open streams, request size; binding without a
       const line = await p.waitForLog(logMsg('failed'), 30_000);
       expect(JSON.stringify(line)).toContain(`the ${name} runs without authentication and binds only to loopback`);
       expect((await p.exited).code).toBe(1);
+    }
+  });
+
+  it('npm start with authentication configured serves beyond loopback; its own worker and link authenticate', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'taskd-dev-auth-'));
+    try {
+      const port = await freePort();
+      const dev = spawnTaskd('dev-auth', 'cmd/dev/main.ts', { TASKD_ADDR: `0.0.0.0:${port}`, TASKD_DATA_DIR: dataDir, TASKD_AUTH_HS256_SECRET: TEST_HS256_SECRET });
+      await dev.waitForLog(logMsg('worker connected'), 60_000);
+      const url = `http://127.0.0.1:${port}`;
+      const anonymous = await fetch(`${url}/taskd.v1.TaskService/SubmitTask`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"task":{"type":"noop"}}' });
+      expect(anonymous.status).toBe(401);
+      const client = createClient(TaskService, cluster.transport(await hsToken({ roles: ['submitter'], namespaces: ['default'] }), url));
+      const t = (await client.submitTask({ task: { type: 'noop', payload: valueOf({ via: 'dev' }) } })).task!;
+      await waitFor('the embedded worker to run it', async () => (await client.getTask({ id: t.id })).task!.status === TaskStatus.SUCCEEDED, 20_000, 100);
+      dev.kill();
+      expect((await dev.exited).code).toBe(0);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });
