@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { bootstrapApiKey, bootstrapToken } from '../../internal/auth/bootstrap.js';
+import { bootstrapApiKey, bootstrapToken } from '../../internal/app/bootstrap-credentials.js';
 import { loadConfig } from '../../internal/config/config.js';
 import { systemClock } from '../../internal/shared/clock.js';
 import { silentLogger } from '../../internal/shared/logger.js';

@@ -2,10 +2,10 @@ import { ApiKeyApi } from '../api/api-key-api.js';
 import type { Config } from '../config/config.js';
 import type { Base } from '../shared/base.js';
 import type { Db } from '../storage/db.js';
-import type { ApiKey } from './api-key.js';
-import { isNamespaceOrAll } from './claims.js';
-import { ALL_NAMESPACES, isRoleName, ROLE_NAMES, type Identity, type RoleName } from './identity.js';
-import { mintToken } from './mint-token.js';
+import type { ApiKey } from '../auth/api-key.js';
+import { isNamespaceOrAll } from '../auth/claims.js';
+import { ALL_NAMESPACES, isRoleName, ROLE_NAMES, type Identity, type RoleName } from '../auth/identity.js';
+import { mintToken } from '../auth/mint-token.js';
 
 /** What `npm run token` was asked for. */
 export interface BootstrapRequest {
