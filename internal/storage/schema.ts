@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import {
-  bigserial, boolean, check, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid,
+  bigint, bigserial, boolean, check, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid,
 } from 'drizzle-orm/pg-core';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
@@ -267,3 +267,80 @@ export const events = pgTable(
     index('events_namespace').on(t.namespace, t.sequence),
   ],
 );
+
+/**
+ * Notification subscriptions (docs/notifier.md): a namespace's standing order to deliver
+ * the events its `filter` (EventFilter JSON: types, aggregateIds, taskTypes, labels)
+ * matches to a webhook or an email address. `secret` signs webhook bodies; it is stored
+ * as given (the notifier needs it to sign) and returned only when created.
+ */
+export const subscriptions = pgTable(
+  'subscriptions',
+  {
+    id: uuid('id').primaryKey(),
+    namespace: text('namespace').notNull(),
+    name: text('name').notNull(),
+    channel: text('channel').notNull(),
+    target: text('target').notNull(),
+    filter: jsonb('filter').notNull().default({}),
+    secret: text('secret'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (t) => [
+    check('subscriptions_channel_check', sql`${t.channel} in ('webhook','email')`),
+    index('subscriptions_namespace_id').on(t.namespace, t.id.desc()),
+  ],
+);
+
+/**
+ * Deliveries: one row per (event, target) the notifier decided to deliver, with its
+ * attempts. `dedup_key` is `sub:<subscription id>` or `notify:webhook` / `notify:email`
+ * (a task's own targets); the unique (event_id, dedup_key) makes at-least-once
+ * consumption create each delivery once. `payload` is the Event proto3 JSON as sent.
+ * A claim moves `next_attempt_at` past the attempt's deadline and sets `claim_token`,
+ * which fences the attempt's result.
+ */
+export const deliveries = pgTable(
+  'deliveries',
+  {
+    id: uuid('id').primaryKey(),
+    namespace: text('namespace').notNull(),
+    eventId: uuid('event_id').notNull(),
+    eventType: text('event_type').notNull(),
+    taskId: uuid('task_id'),
+    subscriptionId: uuid('subscription_id'),
+    dedupKey: text('dedup_key').notNull(),
+    channel: text('channel').notNull(),
+    target: text('target').notNull(),
+    payload: text('payload').notNull(),
+    status: text('status').notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    lastError: text('last_error'),
+    nextAttemptAt: ts('next_attempt_at').notNull(),
+    claimToken: uuid('claim_token'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+    deliveredAt: ts('delivered_at'),
+  },
+  (t) => [
+    check('deliveries_status_check', sql`${t.status} in ('PENDING','DELIVERED','FAILED')`),
+    check('deliveries_channel_check', sql`${t.channel} in ('webhook','email')`),
+    uniqueIndex('deliveries_event_target').on(t.eventId, t.dedupKey),
+    // What the delivery loop claims: due pending deliveries.
+    index('deliveries_due').on(t.nextAttemptAt).where(sql`${t.status} = 'PENDING'`),
+    index('deliveries_namespace_id').on(t.namespace, t.id.desc()),
+    index('deliveries_subscription').on(t.subscriptionId, t.id.desc()).where(sql`${t.subscriptionId} is not null`),
+    index('deliveries_task').on(t.taskId, t.id.desc()).where(sql`${t.taskId} is not null`),
+  ],
+);
+
+/**
+ * The notifier's position in the outbox (when it reads `events` instead of Kafka): every
+ * event up to `sequence` has its deliveries recorded. Advanced in the transaction that
+ * records them; the row is locked meanwhile, so one notifier reads at a time.
+ */
+export const notifierCursors = pgTable('notifier_cursors', {
+  name: text('name').primaryKey(),
+  sequence: bigint('sequence', { mode: 'number' }).notNull(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+});
