@@ -129,3 +129,13 @@ export async function startKafka(): Promise<void> {
   const kafka = new KafkaServer(stack().kafka);
   if (kafka.runningPid() === undefined) await kafka.start();
 }
+
+/** Freezes the test Kafka (SIGSTOP): connections stay open, requests go unanswered until {@link thawKafka}. */
+export function freezeKafka(): void {
+  new KafkaServer(stack().kafka).freeze();
+}
+
+/** Resumes the test Kafka after {@link freezeKafka}. No-op if it is not running. */
+export function thawKafka(): void {
+  new KafkaServer(stack().kafka).thaw();
+}

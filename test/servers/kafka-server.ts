@@ -137,6 +137,7 @@ export class KafkaServer {
   async stop(opts: { kill?: boolean } = {}): Promise<void> {
     const pid = this.runningPid();
     if (pid !== undefined) {
+      process.kill(pid, 'SIGCONT'); // a frozen broker would never act on SIGTERM
       process.kill(pid, opts.kill ? 'SIGKILL' : 'SIGTERM');
       try {
         await retryUntil(`Kafka (pid ${pid}) exiting`, async () => {
@@ -150,6 +151,22 @@ export class KafkaServer {
       }
     }
     rmSync(this.info.pidFile, { force: true });
+  }
+
+  /**
+   * Freezes the broker (SIGSTOP): its sockets stay open and requests sent to it wait
+   * unanswered, as with a broker stuck in a long GC. Throws if it is not running.
+   */
+  freeze(): void {
+    const pid = this.runningPid();
+    if (pid === undefined) throw new Error(`Kafka is not running on port ${this.info.port}; nothing to freeze`);
+    process.kill(pid, 'SIGSTOP');
+  }
+
+  /** Resumes a broker frozen by {@link KafkaServer.freeze} (SIGCONT). No-op if it is not running. */
+  thaw(): void {
+    const pid = this.runningPid();
+    if (pid !== undefined) process.kill(pid, 'SIGCONT');
   }
 
   /** Synchronously SIGKILLs the broker, for exit hooks that cannot await. Best effort: never throws. */
