@@ -13,7 +13,7 @@ import {
   ResumeScheduleRequestSchema, ScheduleService, TriggerScheduleRequestSchema, UpdateScheduleRequestSchema,
 } from '../gen/taskd/v1/schedule_service_pb.js';
 import {
-  CancelTaskRequestSchema, GetTaskRequestSchema, ListTasksRequestSchema, RetryTaskRequestSchema, SubmitTaskRequestSchema,
+  CancelTaskRequestSchema, DeleteTaskRequestSchema, GetTaskRequestSchema, ListTasksRequestSchema, RetryTaskRequestSchema, SubmitTaskRequestSchema,
   SubmitTasksRequestSchema, TaskService, UpdateTaskRequestSchema, WatchTaskRequestSchema,
 } from '../gen/taskd/v1/task_service_pb.js';
 import {
@@ -83,6 +83,7 @@ export function matrixFixtures(kit: SetupKit): Record<string, MatrixFixture> {
     },
     'taskd.v1.TaskService/CancelTask': { build: async (ns) => create(CancelTaskRequestSchema, { id: (await task(ns)).id, namespace: ns }) },
     'taskd.v1.TaskService/RetryTask': { build: async (ns) => create(RetryTaskRequestSchema, { id: (await ended(ns)).id, namespace: ns }) },
+    'taskd.v1.TaskService/DeleteTask': { build: async (ns) => create(DeleteTaskRequestSchema, { id: (await ended(ns)).id, namespace: ns }) },
     'taskd.v1.TaskService/WatchTask': { build: async (ns) => create(WatchTaskRequestSchema, { id: (await ended(ns)).id, namespace: ns }) },
     'taskd.v1.WorkflowService/SubmitWorkflow': {
       build: async (ns) => create(SubmitWorkflowRequestSchema, { workflow: { namespace: ns, name: unique('wf'), tasks: [{ name: 'a', task: { type: 'noop', queue: 'matrix' } }] } }),

@@ -7,17 +7,17 @@ import { SubmitTasksRequestSchema } from '../../gen/taskd/v1/task_service_pb.js'
 import { SubmitWorkflowRequestSchema } from '../../gen/taskd/v1/workflow_service_pb.js';
 import { valueOf } from './convert/json.js';
 import { methodAccess, requestNamespaces } from './method-access.js';
-import { TASKD_SERVICES } from './taskd-services.js';
+import { taskdServices } from '../../test/taskd-services.js';
 
 
 describe('methodAccess (from the proto options)', () => {
-  it('every taskd method declares a required_role', () => {
-    const missing = TASKD_SERVICES.flatMap((s) => s.methods).filter((m) => methodAccess(m).role === 'refused').map((m) => methodAccess(m).name);
+  it('every taskd method declares a required_role', async () => {
+    const missing = (await taskdServices()).flatMap((s) => s.methods).filter((m) => methodAccess(m).role === 'refused').map((m) => methodAccess(m).name);
     expect(missing, 'methods without option (taskd.v1.required_role)').toEqual([]);
   });
 
-  it('classifies methods on one resource by their REST path, with its noun', () => {
-    const byId = Object.fromEntries(TASKD_SERVICES.flatMap((s) => s.methods).map((m) => [methodAccess(m).name, methodAccess(m).byId]));
+  it('classifies methods on one resource by their REST path, with its noun', async () => {
+    const byId = Object.fromEntries((await taskdServices()).flatMap((s) => s.methods).map((m) => [methodAccess(m).name, methodAccess(m).byId]));
     expect(byId['taskd.v1.TaskService/GetTask']).toEqual({ path: ['id'], noun: 'task' });
     expect(byId['taskd.v1.TaskService/SubmitTask']).toBeUndefined();
     expect(byId['taskd.v1.DeadLetterService/ReplayDeadLetter']).toEqual({ path: ['id'], noun: 'dead letter' });
