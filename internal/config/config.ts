@@ -120,6 +120,32 @@ export const configSchema = z
     TASKD_RELAY_BATCH: z.coerce.number().int().min(1).max(10_000).default(500),
     /** How often an idle relay looks for unsent rows (one indexed query on an empty partial index). */
     TASKD_RELAY_POLL_MS: ms(100),
+    /**
+     * The notifier (docs/notifier.md): consumes events (Kafka when TASKD_KAFKA_BROKERS is
+     * set, else the outbox) and delivers webhooks and email.
+     */
+    /** Consumer group of notifiers reading Kafka. */
+    TASKD_NOTIFIER_KAFKA_GROUP: z.string().min(1).default('taskd-notifier'),
+    /** Most events recorded per transaction. */
+    TASKD_NOTIFIER_BATCH: z.coerce.number().int().min(1).max(10_000).default(200),
+    /** How often an idle notifier looks at the outbox and for due retries. */
+    TASKD_NOTIFIER_POLL_MS: ms(200),
+    /** Most delivery attempts in flight per notifier. */
+    TASKD_NOTIFIER_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(16),
+    /** Timeout of one attempt (the HTTP request; each SMTP stage). */
+    TASKD_NOTIFIER_TIMEOUT_MS: ms(10_000),
+    /** Attempts per delivery, the first included; then it is FAILED. */
+    TASKD_NOTIFIER_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(8),
+    /** Wait before the first retry; doubles per attempt, full jitter. */
+    TASKD_NOTIFIER_INITIAL_BACKOFF_MS: ms(1_000),
+    /** Cap of the wait between retries. */
+    TASKD_NOTIFIER_MAX_BACKOFF_MS: ms(300_000),
+    /** Signs webhooks to tasks' own notify targets (subscriptions have their own secrets); unset: unsigned. */
+    TASKD_NOTIFIER_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+    /** SMTP server for email notifications: smtp://[user:pass@]host:port or smtps://…; unset: email deliveries fail. */
+    TASKD_SMTP_URL: z.string().regex(/^smtps?:\/\/[^\s]+$/, 'expected smtp://host:port or smtps://host:port').optional(),
+    /** Sender address of notification emails. */
+    TASKD_SMTP_FROM: z.string().min(3).default('taskd <taskd@localhost>'),
   })
   .strict();
 
@@ -157,6 +183,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (c.TASKD_KAFKA_EVENTS_TOPIC === c.TASKD_KAFKA_DEAD_LETTERS_TOPIC) {
     throw new Error(`invalid configuration: TASKD_KAFKA_EVENTS_TOPIC and TASKD_KAFKA_DEAD_LETTERS_TOPIC must differ (both "${c.TASKD_KAFKA_EVENTS_TOPIC}")`);
+  }
+  if (c.TASKD_NOTIFIER_INITIAL_BACKOFF_MS > c.TASKD_NOTIFIER_MAX_BACKOFF_MS) {
+    throw new Error('invalid configuration: TASKD_NOTIFIER_INITIAL_BACKOFF_MS must be at most TASKD_NOTIFIER_MAX_BACKOFF_MS');
   }
   if (c.TASKD_AUTH_JWKS_URL && c.TASKD_AUTH_JWKS_FILE) {
     throw new Error('invalid configuration: set one of TASKD_AUTH_JWKS_URL and TASKD_AUTH_JWKS_FILE, not both');
