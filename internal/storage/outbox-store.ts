@@ -29,9 +29,13 @@ export interface OutboxRow {
 export async function outboxReadUnsent(ex: Executor, p: { limit: number }): Promise<OutboxRow[]> {
   return rows<OutboxRow>(
     ex,
-    sql`select sequence::text as "sequence", id, namespace, type, aggregate_type as "aggregateType",
-          aggregate_id as "aggregateId", taskd_ts(occurred_at) as "occurredAt", data::text as data
-        from events where sent_at is null order by sequence limit ${p.limit}`,
+    // Pick the sequences first (the partial index, whatever the planner's row estimate), and
+    // render only those rows: rendering before the limit costs the whole backlog.
+    sql`select e.sequence::text as "sequence", e.id, e.namespace, e.type, e.aggregate_type as "aggregateType",
+          e.aggregate_id as "aggregateId", taskd_ts(e.occurred_at) as "occurredAt", e.data::text as data
+        from (select sequence from events where sent_at is null order by sequence limit ${p.limit}) n
+        join events e on e.sequence = n.sequence
+        order by e.sequence`,
   );
 }
 
@@ -53,17 +57,18 @@ export async function outboxMarkSent(ex: Executor, p: { sequences: string[]; now
 
 /**
  * Deletes up to `limit` rows sent before `sentBefore`, looking only at the `limit`
- * oldest rows by sequence (the primary key: no index on `sent_at` needed, since rows
- * are sent roughly in sequence order). Unsent rows are never deleted. Returns how many
- * rows were deleted; `limit` means the whole head was old enough (call again to go on).
+ * oldest sent rows by sequence (the primary key: no index on `sent_at` needed, since
+ * rows are sent in about sequence order; unsent rows are stepped over and never
+ * deleted). Returns how many rows were deleted; `limit` means the whole head was old
+ * enough (call again to go on).
  */
 export async function outboxPrune(ex: Executor, p: { sentBefore: Date; limit: number }): Promise<number> {
   const r = await rows<{ n: number }>(
     ex,
-    sql`with head as (select sequence, sent_at from events order by sequence limit ${p.limit}),
+    sql`with head as (select sequence, sent_at from events where sent_at is not null order by sequence limit ${p.limit}),
           gone as (
             delete from events e using head h
-            where e.sequence = h.sequence and h.sent_at is not null and h.sent_at < ${p.sentBefore}
+            where e.sequence = h.sequence and h.sent_at < ${p.sentBefore}
             returning 1)
         select count(*)::int as n from gone`,
   );
