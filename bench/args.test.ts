@@ -5,8 +5,14 @@ describe('parseBenchArgs', () => {
   test('defaults', () => {
     expect(parseBenchArgs([])).toEqual({
       modes: ['throughput'], tasks: 20_000, batch: undefined, concurrency: 4, rate: 2_500, seconds: 20, warmup: 2_000,
-      backlog: 1_000_000, slots: 64, timeoutSec: 1_800, json: undefined, help: false,
+      backlog: 1_000_000, slots: 64, timeoutSec: 1_800, json: undefined, events: 'outbox', help: false,
     });
+  });
+
+  test('--events: outbox, kafka or off', () => {
+    expect(parseBenchArgs(['--events', 'kafka']).events).toBe('kafka');
+    expect(parseBenchArgs(['--events', 'off']).events).toBe('off');
+    expect(() => parseBenchArgs(['--events', 'nats'])).toThrow(/--events: unknown setting "nats"/);
   });
 
   test('modes run in a fixed order whatever order they are given in', () => {

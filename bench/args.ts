@@ -4,6 +4,9 @@ import { parseArgs } from 'node:util';
 export const MODES = ['throughput', 'latency', 'delays', 'backlog'] as const;
 /** One benchmark mode. */
 export type Mode = (typeof MODES)[number];
+/** How events are handled in the bench stack (`--events`). */
+export const EVENTS_SETTINGS = ['outbox', 'kafka', 'off'] as const;
+export type EventsSetting = (typeof EVENTS_SETTINGS)[number];
 
 /** Parsed command line of `npm run bench -- …`; defaults are filled in. */
 export interface BenchOptions {
@@ -32,6 +35,12 @@ export interface BenchOptions {
   timeoutSec: number;
   /** `--json FILE`: where to write the figures as JSON, if set. */
   json: string | undefined;
+  /**
+   * `--events`: `outbox` (default: event rows written, no relay), `kafka` (also the
+   * scheduler's relay to a bench Kafka), `off` (the event triggers on tasks disabled:
+   * the cost of neither).
+   */
+  events: EventsSetting;
   /** `--help` was given. */
   help: boolean;
 }
@@ -49,7 +58,9 @@ export const USAGE = `usage: npm run bench -- [options]
   --backlog N        backlog: tasks queued before workers start (default 1000000)
   --slots K          slots per worker; 2 workers (default 64)
   --timeout T        seconds a mode may take before it fails (default 1800)
-  --json FILE        also write the figures as JSON to FILE`;
+  --json FILE        also write the figures as JSON to FILE
+  --events E         outbox (default): event rows only | kafka: also relayed to a bench
+                     Kafka | off: the tasks' event triggers disabled`;
 
 /**
  * Parses `argv` (the arguments after the script). Throws an Error naming the flag
@@ -63,7 +74,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     allowPositionals: false,
     options: {
       mode: str, tasks: str, batch: str, concurrency: str, rate: str, seconds: str, warmup: str, backlog: str, slots: str,
-      timeout: str, json: str, help: { type: 'boolean' },
+      timeout: str, json: str, events: str, help: { type: 'boolean' },
     },
   });
   return {
@@ -78,8 +89,14 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     slots: positiveInt('--slots', values.slots, 64, 10_000),
     timeoutSec: positiveInt('--timeout', values.timeout, 1_800),
     json: values.json,
+    events: parseEvents(values.events ?? 'outbox'),
     help: values.help ?? false,
   };
+}
+
+function parseEvents(text: string): EventsSetting {
+  if (!(EVENTS_SETTINGS as readonly string[]).includes(text)) throw new Error(`--events: unknown setting "${text}" (expected ${EVENTS_SETTINGS.join(', ')})`);
+  return text as EventsSetting;
 }
 
 function parseModes(text: string): Mode[] {

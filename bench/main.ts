@@ -90,8 +90,8 @@ async function main(): Promise<number> {
   const ctl = new AbortController();
   onSignals(ctl);
   const report: JsonReport = { startedAt: new Date().toISOString(), options: opts, results: {} };
-  log('starting Postgres and Redis');
-  const servers = await BenchServers.start();
+  log(opts.events === 'kafka' ? 'starting Postgres, Redis and Kafka' : 'starting Postgres and Redis');
+  const servers = await BenchServers.start({ kafka: opts.events === 'kafka' });
   const killServers = (): void => servers.killNow();
   process.on('exit', killServers);
   let code = 0;

@@ -3,6 +3,7 @@ import type { BenchOptions } from './args.js';
 import { busyCores, cpuTotals, type CpuTotals } from './machine.js';
 import { ProcessSampler, type ProcessFigures } from './process-sampler.js';
 import type { BenchServers } from './servers.js';
+import { sleep } from '../internal/shared/sleep.js';
 import { BenchStack } from './stack.js';
 
 /** What every mode gets from main. */
@@ -53,7 +54,7 @@ export async function withStack<T>(
   fn: (run: ModeRun) => Promise<T>,
 ): Promise<{ result: T; processes: ProcessFigures[]; load: MachineLoad }> {
   ctx.log(`${p.label}: starting 1 apiserver, 1 scheduler, ${p.workers} workers × ${ctx.opts.slots} slots`);
-  const stack = await BenchStack.start(ctx.servers, { label: p.label, workers: p.workers, slots: ctx.opts.slots });
+  const stack = await BenchStack.start(ctx.servers, { label: p.label, workers: p.workers, slots: ctx.opts.slots, events: ctx.opts.events });
   const procs = new ProcessSampler(500);
   const stopSampling = new AbortController();
   let sampling: Promise<void> | undefined;
@@ -63,10 +64,13 @@ export async function withStack<T>(
     if (pgPid !== undefined) procs.track('postgres (all processes, Pss)', pgPid, true);
     const redisPid = ctx.servers.redis.runningPid();
     if (redisPid !== undefined) procs.track('redis-server', redisPid);
+    const kafkaPid = ctx.servers.kafka?.runningPid();
+    if (kafkaPid !== undefined) procs.track('kafka (JVM)', kafkaPid);
     procs.track('bench (load generator)', process.pid);
     sampling = procs.run(stopSampling.signal);
     const before = { cpu: cpuTotals(), load: loadavg()[0] ?? Number.NaN, at: performance.now() };
     const result = await fn({ stack, procs, deadline: Date.now() + ctx.opts.timeoutSec * 1000 });
+    if (ctx.opts.events === 'kafka') await logRelayDrain(ctx, stack, p.label);
     procs.sampleOnce();
     const figures = procs.figures();
     return { result, processes: figures, load: machineLoad(before, figures) };
@@ -75,6 +79,22 @@ export async function withStack<T>(
     await sampling;
     await stack.stop();
   }
+}
+
+/** With --events kafka: how many events were still unsent when the mode's work ended, and how long the relay took to send them. */
+async function logRelayDrain(ctx: ModeContext, stack: BenchStack, label: string): Promise<void> {
+  const unsent = async (): Promise<number> =>
+    Number((await stack.cluster.sql.query<{ n: string }>('select count(*) n from events where sent_at is null')).rows[0]?.n);
+  const start = performance.now();
+  const atEnd = await unsent();
+  let left = atEnd;
+  while (left > 0 && !ctx.signal.aborted && performance.now() - start < 600_000) {
+    await sleep(100, ctx.signal);
+    left = await unsent();
+  }
+  const total = Number((await stack.cluster.sql.query<{ n: string }>('select count(*) n from events')).rows[0]?.n);
+  ctx.log(`${label}: relay: ${atEnd} of ${total} events unsent when the tasks were done; drained in ${Math.round(performance.now() - start)} ms` +
+    (left > 0 ? ` (NOT drained: ${left} left)` : ''));
 }
 
 function machineLoad(before: { cpu: CpuTotals; load: number; at: number }, figures: ProcessFigures[]): MachineLoad {

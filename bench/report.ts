@@ -22,6 +22,7 @@ export function renderHeader(m: MachineInfo, o: BenchOptions): string {
     '          throwaway cluster: fsync=off, synchronous_commit=off, full_page_writes=off, max_connections=300',
     `stack     1 apiserver, 1 scheduler, 2 workers × ${o.slots} slots each; taskd default settings; all on 127.0.0.1`,
     `modes     ${o.modes.join(', ')}; --timeout ${o.timeoutSec} s per mode`,
+    `events    ${{ outbox: 'outbox rows written, no relay', kafka: 'outbox rows relayed to Kafka (one local broker, replication 1, 3 partitions)', off: "tasks' event triggers disabled (no outbox)" }[o.events]}`,
   ].join('\n');
 }
 

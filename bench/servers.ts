@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { freePort } from '../test/procs.js';
+import { KafkaServer } from '../test/servers/kafka-server.js';
 import { postmasterPid, PgServer } from '../test/servers/pg-server.js';
 import { RedisServer } from '../test/servers/redis-server.js';
 
@@ -16,19 +17,26 @@ import { RedisServer } from '../test/servers/redis-server.js';
 export class BenchServers {
   private stopped = false;
 
-  private constructor(readonly root: string, readonly pg: PgServer, readonly redis: RedisServer) {}
+  private constructor(readonly root: string, readonly pg: PgServer, readonly redis: RedisServer, readonly kafka?: KafkaServer) {}
 
-  /** Starts both servers. Throws with the server log's tail if either cannot start (and stops the other). */
-  static async start(): Promise<BenchServers> {
+  /**
+   * Starts both servers, and with `kafka` a Kafka broker too (test/servers/kafka-server.ts).
+   * Throws with the server log's tail if one cannot start (and stops the others).
+   */
+  static async start(opts: { kafka?: boolean } = {}): Promise<BenchServers> {
     const root = mkdtempSync(join(tmpdir(), 'taskd-stack-bench-'));
     chmodSync(root, 0o755); // the postgres user must traverse it to reach pg/
     writeFileSync(join(root, 'owner.pid'), `${process.pid}\n`);
-    const [p, r] = await Promise.allSettled([PgServer.create(root, freePort), RedisServer.create(root, freePort)]);
-    if (p.status === 'fulfilled' && r.status === 'fulfilled') return new BenchServers(root, p.value, r.value);
+    const [p, r, k] = await Promise.allSettled([
+      PgServer.create(root, freePort), RedisServer.create(root, freePort),
+      opts.kafka ? KafkaServer.create(root, freePort) : Promise.resolve(undefined),
+    ]);
+    if (p.status === 'fulfilled' && r.status === 'fulfilled' && k.status === 'fulfilled') return new BenchServers(root, p.value, r.value, k.value);
     if (p.status === 'fulfilled') await p.value.stop().catch(() => undefined);
     if (r.status === 'fulfilled') await r.value.stop().catch(() => undefined);
+    if (k.status === 'fulfilled') await k.value?.stop({ kill: true }).catch(() => undefined);
     rmSync(root, { recursive: true, force: true });
-    const why = [p, r].flatMap((x) => (x.status === 'rejected' ? [(x.reason as Error).message] : []));
+    const why = [p, r, k].flatMap((x) => (x.status === 'rejected' ? [(x.reason as Error).message] : []));
     throw new Error(`bench servers did not start:\n${why.join('\n\n')}`);
   }
 
@@ -60,7 +68,7 @@ export class BenchServers {
     if (this.stopped) return;
     this.stopped = true;
     try {
-      const results = await Promise.allSettled([this.pg.stop(), this.redis.stop()]);
+      const results = await Promise.allSettled([this.pg.stop(), this.redis.stop(), this.kafka?.stop({ kill: true })]);
       const failed = results.flatMap((x) => (x.status === 'rejected' ? [(x.reason as Error).message] : []));
       if (failed.length > 0) throw new Error(`stopping the bench servers failed:\n${failed.join('\n')}`);
     } finally {
@@ -72,6 +80,7 @@ export class BenchServers {
   killNow(): void {
     this.pg.killNow();
     this.redis.killNow();
+    this.kafka?.killNow();
     try {
       rmSync(this.root, { recursive: true, force: true });
     } catch {

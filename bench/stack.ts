@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Cluster } from '../test/cluster.js';
 import { reapAll, type TaskdProcess } from '../test/procs.js';
+import type { EventsSetting } from './args.js';
 import type { BenchServers } from './servers.js';
 
 /** Worker processes every mode ends up with. */
@@ -25,14 +26,26 @@ export class BenchStack {
     for (const p of this.all()) this.watch(p);
   }
 
-  /** Starts the stack; throws (after killing what started) if a process does not come up within 30 s. */
-  static async start(servers: BenchServers, p: { label: string; workers: number; slots: number }): Promise<BenchStack> {
+  /**
+   * Starts the stack; throws (after killing what started) if a process does not come up
+   * within 30 s. `events` (--events): with `kafka` the scheduler relays the outbox to
+   * the bench Kafka (topics of its own); with `off` the tasks' event triggers are
+   * disabled before any task exists.
+   */
+  static async start(servers: BenchServers, p: { label: string; workers: number; slots: number; events: EventsSetting }): Promise<BenchStack> {
     const dbUrl = await servers.createDatabase(p.label);
     try {
+      if (p.events === 'kafka' && !servers.kafka) throw new Error('--events kafka: the bench servers were started without Kafka');
+      const topic = `bench.${p.label}.${randomBytes(3).toString('hex')}`;
       const cluster = await Cluster.start({
         pgUrl: dbUrl, redisUrl: servers.redis.url, redisPrefix: `bench${randomBytes(4).toString('hex')}:`,
         apiservers: 1, schedulers: 1, workers: p.workers, slots: p.slots, env: {},
+        ...(p.events === 'kafka' && servers.kafka ? {
+          kafka: { brokers: servers.kafka.brokers, env: { TASKD_KAFKA_EVENTS_TOPIC: `${topic}.events`, TASKD_KAFKA_DEAD_LETTERS_TOPIC: `${topic}.dead-letters` } },
+        } : {}),
       });
+      // The scheduler has migrated the database by now; no task exists yet.
+      if (p.events === 'off') await cluster.sql.query('alter table tasks disable trigger tasks_events_insert, disable trigger tasks_events_update');
       return new BenchStack(cluster, dbUrl);
     } catch (e) {
       await reapAll();
