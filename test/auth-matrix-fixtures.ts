@@ -7,6 +7,10 @@ import { GetClusterRequestSchema } from '../gen/taskd/v1/cluster_service_pb.js';
 import {
   DeadLetterService, GetDeadLetterRequestSchema, ListDeadLettersRequestSchema, PurgeDeadLettersRequestSchema, ReplayDeadLetterRequestSchema,
 } from '../gen/taskd/v1/dead_letter_service_pb.js';
+import {
+  CreateSubscriptionRequestSchema, DeleteSubscriptionRequestSchema, GetSubscriptionRequestSchema, ListDeliveriesRequestSchema,
+  ListSubscriptionsRequestSchema, NotificationService,
+} from '../gen/taskd/v1/notification_service_pb.js';
 import { Role } from '../gen/taskd/v1/options_pb.js';
 import {
   CreateScheduleRequestSchema, DeleteScheduleRequestSchema, GetScheduleRequestSchema, ListSchedulesRequestSchema, PauseScheduleRequestSchema,
@@ -69,6 +73,10 @@ export function matrixFixtures(kit: SetupKit): Record<string, MatrixFixture> {
     return id;
   };
   const key = async (ns: string) => (await apiKeys.createApiKey({ name: unique('k'), role: Role.VIEWER, namespaces: [ns] })).apiKey!;
+  const notifications: Client<typeof NotificationService> = createClient(NotificationService, kit.transport);
+  // Port 9 (discard) on loopback: no notifier runs in the matrix, nothing is ever sent.
+  const subscription = async (ns: string) =>
+    (await notifications.createSubscription({ subscription: { namespace: ns, name: unique('sub'), target: { case: 'webhookUrl', value: 'http://127.0.0.1:9/matrix' } } })).subscription!;
 
   return {
     'taskd.v1.TaskService/SubmitTask': { build: async (ns) => create(SubmitTaskRequestSchema, { task: { type: 'noop', queue: 'matrix', namespace: ns } }) },
@@ -132,6 +140,15 @@ export function matrixFixtures(kit: SetupKit): Record<string, MatrixFixture> {
       build: async (ns) => create(RevokeApiKeyRequestSchema, { id: (await key(ns)).id }),
       outside: (req) => ({ code: Code.NotFound, message: `api key ${(req as unknown as { id: string }).id} not found` }),
     },
+    'taskd.v1.NotificationService/CreateSubscription': {
+      build: async (ns) => create(CreateSubscriptionRequestSchema, {
+        subscription: { namespace: ns, name: unique('sub'), target: { case: 'webhookUrl', value: 'http://127.0.0.1:9/matrix' }, filter: { types: ['task.*'] } },
+      }),
+    },
+    'taskd.v1.NotificationService/GetSubscription': { build: async (ns) => create(GetSubscriptionRequestSchema, { id: (await subscription(ns)).id, namespace: ns }) },
+    'taskd.v1.NotificationService/ListSubscriptions': { build: async (ns) => create(ListSubscriptionsRequestSchema, { namespace: ns }) },
+    'taskd.v1.NotificationService/DeleteSubscription': { build: async (ns) => create(DeleteSubscriptionRequestSchema, { id: (await subscription(ns)).id, namespace: ns }) },
+    'taskd.v1.NotificationService/ListDeliveries': { build: async (ns) => create(ListDeliveriesRequestSchema, { namespace: ns }) },
     'taskd.v1.WorkerService/Connect': {
       build: async () => create(ConnectRequestSchema, { msg: { case: 'hello', value: { workerId: unique('matrix-worker'), taskTypes: ['matrix-none'], queues: ['matrix'], slots: 1 } } }),
     },

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { runProcess } from '../../internal/app/process.js';
-import { apiserverRole, schedulerRole } from '../../internal/app/roles.js';
+import { apiserverRole, notifierRole, schedulerRole } from '../../internal/app/roles.js';
 import { serveRoles } from '../../internal/app/serve.js';
 import { internalCredential, buildRpcEdge } from '../../internal/app/rpc-edge.js';
 import { authEnabled, loadConfig, parseHostPort } from '../../internal/config/config.js';
@@ -13,7 +13,7 @@ import { createLogger } from '../../internal/shared/logger.js';
 import { migrateDb, openPglite } from '../../internal/storage/db.js';
 
 /**
- * The embedded default: apiserver, scheduler and a worker in one process, on PGlite
+ * The embedded default: apiserver, scheduler, notifier and a worker in one process, on PGlite
  * under TASKD_DATA_DIR and an in-process leader lock. The roles still talk over gRPC on
  * the one port, exactly as the multi-process stack does.
  */
@@ -38,6 +38,8 @@ runProcess(logger, async (signal) => {
     const roles = [
       schedulerRole(base, db, { lock: new MemoryLeaderLock(systemClock), presence: new MemoryPresence() }, devConfig, self),
       apiserverRole(base, db, devConfig, edge),
+      // No relay runs here: the notifier reads the outbox.
+      notifierRole(base, db, devConfig, { outboxOnly: true }),
     ];
     // With authentication on, the in-process worker needs a credential like any other.
     const token = await internalCredential(config, systemClock, {

@@ -31,6 +31,11 @@ import { Scheduler } from '../scheduler/scheduler.js';
 import type { Base } from '../shared/base.js';
 import type { Db } from '../storage/db.js';
 import type { OutboxRelay } from '../events/outbox-relay.js';
+import { NotificationService } from '../../gen/taskd/v1/notification_service_pb.js';
+import { NotificationApi } from '../api/notification-api.js';
+import { notificationServiceImpl } from '../rpc/notification-service.js';
+import { notifierFromConfig } from '../notifier/notifier-from-config.js';
+import type { Notifier } from '../notifier/notifier.js';
 
 /** A role a process plays: RPC routes it serves, work it runs, what makes it ready. */
 export interface Role {
@@ -71,6 +76,7 @@ export function apiserverRole(base: Base, db: Db, config: Config, edge?: Pick<Rp
       })));
       r.service(ScheduleService, scheduleServiceImpl(new ScheduleApi(base, { db, hints: link, limits: scheduleLimits(config) })));
       r.service(ApiKeyService, apiKeyServiceImpl(new ApiKeyApi(base, { db, onRevoked: () => edge?.authenticator.apiKeys?.forget() })));
+      r.service(NotificationService, notificationServiceImpl(new NotificationApi(base, { db })));
     },
     run: (signal) => link.run(signal),
     readiness: async () => ({ postgres: await db.ping(), leaderLinked: link.linked }),
@@ -105,5 +111,20 @@ export function schedulerRole(
       const leader = await scheduler.leader();
       return { postgres: await db.ping(), leader: scheduler.elector.isLeader(), epoch: leader?.epoch ?? 0, leaderAddress: leader?.address ?? '' };
     },
+  };
+}
+
+/**
+ * The notifier role (docs/notifier.md): consumes events (Kafka when configured, else
+ * the outbox; `outboxOnly` for the embedded default, which has no relay) and delivers
+ * webhooks and email. Serves no RPCs.
+ */
+export function notifierRole(base: Base, db: Db, config: Config, opts: { outboxOnly?: boolean } = {}): Role & { notifier: Notifier } {
+  const notifier = notifierFromConfig(base, db, config, opts);
+  return {
+    notifier,
+    routes: () => {},
+    run: (signal) => notifier.run(signal),
+    readiness: async () => ({ postgres: await db.ping(), notifierSource: notifier.input.kind }),
   };
 }

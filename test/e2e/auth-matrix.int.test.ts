@@ -87,6 +87,8 @@ describe('auth matrix: every method × role × namespace × bad credential', () 
       await q('select f.* from schedule_fires f join schedules s on s.id = f.schedule_id where s.namespace = $1 order by f.id'),
       await q('select * from dead_letters where namespace = $1 order by id'),
       await q('select * from api_keys where $1 = any(namespaces) order by id'),
+      await q('select * from subscriptions where namespace = $1 order by id'),
+      await q('select * from deliveries where namespace = $1 order by id'),
     ];
   };
 
@@ -205,7 +207,8 @@ describe('auth matrix: every method × role × namespace × bad credential', () 
   it('no answer to a caller of one namespace mentions the other', async () => {
     const otherIds = (await cluster.sql.query<{ id: string }>(
       `select id from tasks where namespace = $1 union all select id from workflows where namespace = $1
-       union all select id from schedules where namespace = $1 union all select id from api_keys where $1 = any(namespaces)`, [OTHER])).rows.map((r) => r.id);
+       union all select id from schedules where namespace = $1 union all select id from api_keys where $1 = any(namespaces)
+       union all select id from subscriptions where namespace = $1`, [OTHER])).rows.map((r) => r.id);
     const leaks = cells
       .filter((c) => c.role !== 'system' && outcomes.get(c)!.code === 'OK')
       .flatMap((c) => {

@@ -5,6 +5,7 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKeyService, type CreateApiKeyResponse } from '../../gen/taskd/v1/auth_service_pb.js';
 import { DeadLetterService } from '../../gen/taskd/v1/dead_letter_service_pb.js';
+import { NotificationService } from '../../gen/taskd/v1/notification_service_pb.js';
 import { Role } from '../../gen/taskd/v1/options_pb.js';
 import { ScheduleService } from '../../gen/taskd/v1/schedule_service_pb.js';
 import { TaskService } from '../../gen/taskd/v1/task_service_pb.js';
@@ -46,7 +47,7 @@ describe('REST gateway on a real stack (apiserver, scheduler, an in-test worker;
   let working: Promise<void> = Promise.resolve();
   /** Resolved by the test to let a `gate` task finish. */
   let openGate: () => void = () => undefined;
-  const seed = { task: '', workflow: '', schedule: '', deadLetter: '', apiKey: '' };
+  const seed = { task: '', workflow: '', schedule: '', deadLetter: '', apiKey: '', subscription: '' };
 
   const tasks = () => createClient(TaskService, transport);
   const workflows = () => createClient(WorkflowService, transport);
@@ -62,6 +63,10 @@ describe('REST gateway on a real stack (apiserver, scheduler, an in-test worker;
     await waitFor(`task ${task!.id} to be dead-lettered`, async () => (await tasks().getTask({ id: task!.id })).task?.finishedAt !== undefined, 30_000);
     return task!.id;
   };
+  // No notifier runs here: the URL is never called.
+  const subscription = async () => (await createClient(NotificationService, transport).createSubscription({
+    subscription: { name: 'rest', target: { case: 'webhookUrl', value: 'http://127.0.0.1:9/rest' } },
+  })).subscription!;
   const apiKey = async (): Promise<CreateApiKeyResponse> =>
     apiKeys().createApiKey({ name: `rest-${Math.random().toString(36).slice(2)}`, role: Role.VIEWER, namespaces: ['default'] });
 
@@ -100,6 +105,7 @@ describe('REST gateway on a real stack (apiserver, scheduler, an in-test worker;
     seed.schedule = (await newSchedule()).id;
     seed.deadLetter = await deadLetter();
     seed.apiKey = (await apiKey()).apiKey!.id;
+    seed.subscription = (await subscription()).id;
   }, 120_000);
 
   afterAll(async () => {
@@ -113,7 +119,7 @@ describe('REST gateway on a real stack (apiserver, scheduler, an in-test worker;
   /** Path parameters by the collection they address (the path segment before them). */
   const byCollection: Record<string, () => string> = {
     tasks: () => seed.task, workflows: () => seed.workflow, schedules: () => seed.schedule, 'dead-letters': () => seed.deadLetter,
-    'api-keys': () => seed.apiKey,
+    'api-keys': () => seed.apiKey, subscriptions: () => seed.subscription,
   };
 
   /** A valid request of every operation in gen/openapi.json, by operationId. A new route needs one here. */
@@ -178,6 +184,13 @@ describe('REST gateway on a real stack (apiserver, scheduler, an in-test worker;
     ApiKeyService_CreateApiKey: { body: () => ({ name: 'rest-created', role: 'ROLE_VIEWER', namespaces: ['default'], expiresAt: '2099-01-01T00:00:00Z' }) },
     ApiKeyService_ListApiKeys: { query: { includeRevoked: 'true' } },
     ApiKeyService_RevokeApiKey: { path: async () => ({ id: (await apiKey()).apiKey!.id }), body: () => ({}) },
+    NotificationService_CreateSubscription: {
+      body: () => ({ name: 'rest-created', webhookUrl: 'https://hooks.example.com/taskd', filter: { types: ['task.*'], labels: ['from=rest'] } }),
+    },
+    NotificationService_GetSubscription: {},
+    NotificationService_ListSubscriptions: { query: { pageSize: '5' } },
+    NotificationService_DeleteSubscription: { path: async () => ({ id: (await subscription()).id }) },
+    NotificationService_ListDeliveries: { query: { statuses: ['DELIVERY_STATUS_FAILED', 'DELIVERY_STATUS_PENDING'], pageSize: '10' } },
   };
 
   const fixtureOf = (o: Op): Fixture => {

@@ -1,0 +1,32 @@
+import { notifierRole } from '../../internal/app/roles.js';
+import { runProcess } from '../../internal/app/process.js';
+import { serveRoles } from '../../internal/app/serve.js';
+import { buildRpcEdge } from '../../internal/app/rpc-edge.js';
+import { loadConfig, requireAuthBeyondLoopback } from '../../internal/config/config.js';
+import { systemClock } from '../../internal/shared/clock.js';
+import { createLogger } from '../../internal/shared/logger.js';
+import { migrateDb, openPostgres } from '../../internal/storage/db.js';
+
+/**
+ * The notifier (docs/notifier.md): consumes events from Kafka (TASKD_KAFKA_BROKERS) or
+ * the outbox, and delivers webhooks and email. Serves /healthz and /readyz on TASKD_ADDR.
+ */
+const config = loadConfig();
+const logger = createLogger({ name: 'notifier', level: config.TASKD_LOG_LEVEL });
+runProcess(logger, async (signal) => {
+  if (!config.TASKD_DATABASE_URL) throw new Error('invalid configuration: TASKD_DATABASE_URL is required');
+  requireAuthBeyondLoopback(config, 'the notifier');
+  const db = openPostgres(config.TASKD_DATABASE_URL, { max: config.TASKD_DATABASE_POOL, onError: (e) => logger.warn({ err: e.message }, 'postgres') });
+  try {
+    await migrateDb(db);
+    const base = { logger, clock: systemClock };
+    const edge = buildRpcEdge(base, config, { db, sharedLimits: false });
+    try {
+      await serveRoles(base, config, [notifierRole(base, db, config)], edge, signal);
+    } finally {
+      await edge.close();
+    }
+  } finally {
+    await db.close();
+  }
+});
