@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { isDomainError } from '../domain/errors.js';
 import { backoffDelay, type BackoffPolicy } from '../shared/backoff.js';
 import type { Base } from '../shared/base.js';
-import { sleep } from '../shared/sleep.js';
+import { aborted, sleep } from '../shared/sleep.js';
 import type { Db } from '../storage/db.js';
 import { leadershipFence } from '../storage/leadership-store.js';
 import { outboxBacklog, outboxMarkSent, outboxPrune, outboxReadUnsent, type OutboxRow } from '../storage/outbox-store.js';
@@ -95,6 +95,8 @@ export interface RelayTerm {
 /** Broker errors after which a producer cannot go on (its id or sequence numbers are no longer accepted). */
 const PRODUCER_STATE_ERRORS = new Set(['OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUCER_ID', 'INVALID_PRODUCER_EPOCH', 'INVALID_PRODUCER_ID_MAPPING']);
 const TOO_LARGE_ERRORS = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);
+/** How long a term's end waits for a pass in flight before it stops waiting (see untilAborted). */
+const ABANDON_MS = 2_000;
 
 class StageError extends Error {
   constructor(readonly stage: Stage, cause: unknown) {
@@ -147,11 +149,14 @@ export class OutboxRelay extends EventEmitter<OutboxRelayEvents> {
     log.info({ epoch, topics: this.opts.topics, batch: this.opts.batch }, 'outbox relay started');
     let failures = 0;
     let outage: { stage: Stage; since: number } | undefined;
+    const done = new AbortController();
+    const ended = aborted(term).then(() => sleep(ABANDON_MS, done.signal)).then(() => undefined);
     try {
       while (!term.aborted) {
         let wait = this.opts.pollMs;
         try {
-          const r = await this.runOnce(t);
+          const r = await this.untilEnded(this.runOnce(t), ended);
+          if (r === undefined) break;
           if (outage) {
             const downMs = this.base.clock.now() - outage.since;
             log.info({ stage: outage.stage, downMs, failures }, 'outbox relay recovered; draining the outbox');
@@ -175,6 +180,7 @@ export class OutboxRelay extends EventEmitter<OutboxRelayEvents> {
         if (wait > 0) await sleep(wait, term);
       }
     } finally {
+      done.abort();
       this.running--;
       this.kafkaUp = false;
       await t.publisher.close();
@@ -235,6 +241,18 @@ export class OutboxRelay extends EventEmitter<OutboxRelayEvents> {
     this.emit('batch', done);
     await this.pruneIfDue(t);
     return { published, marked, more };
+  }
+
+  /**
+   * `pass`'s result, or undefined when `ended` (the term's end plus ABANDON_MS) comes
+   * first: a produce to a frozen broker may hang for the producer's request timeout, and
+   * the term's end must not wait that long. The abandoned pass can still publish (a
+   * duplicate at worst) but not mark: its fence names the ended term.
+   */
+  private async untilEnded<T>(pass: Promise<T>, ended: Promise<undefined>): Promise<T | undefined> {
+    const r = await Promise.race([pass, ended]);
+    if (r === undefined) pass.catch(() => undefined);
+    return r;
   }
 
   /** What the relay knows now; the backlog is counted in Postgres (linear in it). */
