@@ -10,8 +10,8 @@ import { replayTaskOf } from '../domain/dead-letter.js';
 import { deadLetterMarkReplayed } from '../storage/dead-letter-store.js';
 import { workflowAdoptReplay } from '../storage/workflow-store.js';
 import { v7 as uuidv7 } from 'uuid';
-import { sleep } from '../shared/sleep.js';
-import { TERMINAL_STATUSES } from '../domain/task.js';
+import type { EventFeed } from '../events/event-feed.js';
+import { watchTask, type TaskWatchItem } from './task-watch.js';
 import { taskGet, taskInsertMany, taskList, type Inserted } from '../storage/task-store.js';
 
 /** Notes to the leader; best effort, they only cut latency (the leader also polls). */
@@ -80,7 +80,7 @@ function validateChanges(p: UpdateInput, limits: SpecLimits, now: number): TaskC
 export class TaskApi {
   constructor(
     private readonly base: Base,
-    private readonly opts: { db: Db; limits: SpecLimits; hints: ReadyHints },
+    private readonly opts: { db: Db; limits: SpecLimits; hints: ReadyHints; feed?: EventFeed },
   ) {}
 
   /** Validates and stores `specs`; `field` names each spec in errors ("task", "tasks"). */
@@ -178,18 +178,12 @@ export class TaskApi {
   }
 
   /**
-   * The task now, then at each change of its version, until it ends; polls Postgres
-   * every `watchPollMs` (task events will feed this instead, docs/protocol.md).
+   * The task now, then at each of its events, until it ends; or, with `afterEventId`,
+   * each event after that one (see `watchTask`). Needs the process's event feed.
    */
-  async *watch(namespace: string, id: string, signal: AbortSignal, pollMs = 200): AsyncGenerator<Task> {
-    let task = await this.get(namespace, id);
-    yield task;
-    while (!TERMINAL_STATUSES.has(task.status)) {
-      if (!(await sleep(pollMs, signal))) return;
-      const next = await this.get(namespace, id);
-      if (next.version !== task.version) yield next;
-      task = next;
-    }
+  watch(p: { namespace: string; id: string; afterEventId: string }, signal: AbortSignal): AsyncGenerator<TaskWatchItem> {
+    if (!this.opts.feed) throw new Error('TaskApi.watch: no event feed was given');
+    return watchTask({ db: this.opts.db, feed: this.opts.feed }, p, signal);
   }
 
   /**

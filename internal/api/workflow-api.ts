@@ -2,12 +2,13 @@ import { v7 as uuidv7 } from 'uuid';
 import { DomainError } from '../domain/errors.js';
 import { validateWorkflow, type WorkflowLimits, type WorkflowSpecInput, type WorkflowStatus } from '../domain/workflow.js';
 import type { Base } from '../shared/base.js';
-import { sleep } from '../shared/sleep.js';
+import type { EventFeed } from '../events/event-feed.js';
 import type { Db } from '../storage/db.js';
 import { workflowCancel, workflowGet, workflowInsert, workflowList, type WorkflowRecord } from '../storage/workflow-store.js';
 import { checkId } from './check-id.js';
 import { keysetPage, pageAfterId, pageLimit } from './keyset-page.js';
 import type { ReadyHints } from './task-api.js';
+import { watchWorkflow, type WorkflowWatchItem } from './workflow-watch.js';
 
 
 
@@ -15,7 +16,7 @@ import type { ReadyHints } from './task-api.js';
 export class WorkflowApi {
   constructor(
     private readonly base: Base,
-    private readonly opts: { db: Db; limits: WorkflowLimits; hints: ReadyHints; watchPollMs?: number },
+    private readonly opts: { db: Db; limits: WorkflowLimits; hints: ReadyHints; feed?: EventFeed },
   ) {}
 
   /** Validates and stores a whole workflow, or nothing. */
@@ -65,19 +66,12 @@ export class WorkflowApi {
   }
 
   /**
-   * Yields the workflow's tasks, then every task whose state changed, until the
-   * workflow ended or `signal` aborts. Reads Postgres every `watchPollMs` (200 ms).
+   * One message per task now, then one per event of the workflow or its tasks, until it
+   * ends; or, with `afterEventId`, each event after that one (see `watchWorkflow`).
+   * Needs the process's event feed.
    */
-  async *watch(namespace: string, id: string, signal: AbortSignal): AsyncGenerator<{ wf: WorkflowRecord; changed: WorkflowRecord['tasks'] }> {
-    const seen = new Map<string, number>();
-    let wf = await this.get(namespace, id);
-    for (;;) {
-      const changed = wf.tasks.filter((t) => seen.get(t.task.id) !== t.task.version);
-      for (const t of changed) seen.set(t.task.id, t.task.version);
-      if (changed.length > 0) yield { wf, changed };
-      if (wf.status !== 'RUNNING' || wf.finishedAt) return;
-      if (!(await sleep(this.opts.watchPollMs ?? 200, signal))) return;
-      wf = await this.get(namespace, id);
-    }
+  watch(p: { namespace: string; id: string; afterEventId: string }, signal: AbortSignal): AsyncGenerator<WorkflowWatchItem> {
+    if (!this.opts.feed) throw new Error('WorkflowApi.watch: no event feed was given');
+    return watchWorkflow({ db: this.opts.db, feed: this.opts.feed }, p, signal);
   }
 }

@@ -31,6 +31,7 @@ import { Scheduler } from '../scheduler/scheduler.js';
 import type { Base } from '../shared/base.js';
 import type { Db } from '../storage/db.js';
 import type { OutboxRelay } from '../events/outbox-relay.js';
+import { EventFeed } from '../events/event-feed.js';
 import { NotificationService } from '../../gen/taskd/v1/notification_service_pb.js';
 import { NotificationApi } from '../api/notification-api.js';
 import { notificationServiceImpl } from '../rpc/notification-service.js';
@@ -64,21 +65,25 @@ export function apiserverRole(base: Base, db: Db, config: Config, edge?: Pick<Rp
   });
   const link = new LeaderLink(base, { addresses: config.TASKD_SCHEDULER_ADDRS, credential });
   const limits = { ...DEFAULT_LIMITS, maxPayloadBytes: config.TASKD_MAX_PAYLOAD_BYTES, maxHorizonMs: config.TASKD_MAX_HORIZON_MS };
-  const api = new TaskApi(base, { db, limits, hints: link });
+  // One tail of the outbox per process feeds every watch stream (docs/events.md).
+  const feed = new EventFeed(base, { db, pollMs: config.TASKD_WATCH_POLL_MS, bufferSize: config.TASKD_WATCH_BUFFER });
+  const api = new TaskApi(base, { db, limits, hints: link, feed });
   return {
     routes: (r) => {
       r.service(TaskService, taskServiceImpl(api));
       r.service(DeadLetterService, deadLetterServiceImpl(new DeadLetterApi(base, { db, hints: link })));
       r.service(ClusterService, clusterServiceImpl({ db, clock: base.clock, leaderView: () => link.describe() }));
       r.service(WorkflowService, workflowServiceImpl(new WorkflowApi(base, {
-        db, hints: link,
+        db, hints: link, feed,
         limits: { ...limits, maxTasks: config.TASKD_WORKFLOW_MAX_TASKS, maxEdges: config.TASKD_WORKFLOW_MAX_EDGES },
       })));
       r.service(ScheduleService, scheduleServiceImpl(new ScheduleApi(base, { db, hints: link, limits: scheduleLimits(config) })));
       r.service(ApiKeyService, apiKeyServiceImpl(new ApiKeyApi(base, { db, onRevoked: () => edge?.authenticator.apiKeys?.forget() })));
       r.service(NotificationService, notificationServiceImpl(new NotificationApi(base, { db })));
     },
-    run: (signal) => link.run(signal),
+    run: async (signal) => {
+      await Promise.all([link.run(signal), feed.run(signal)]);
+    },
     readiness: async () => ({ postgres: await db.ping(), leaderLinked: link.linked }),
   };
 }

@@ -121,6 +121,13 @@ export const configSchema = z
     /** How often an idle relay looks for unsent rows (one indexed query on an empty partial index). */
     TASKD_RELAY_POLL_MS: ms(100),
     /**
+     * Watch streams (docs/events.md): how often an apiserver's event feed looks at the
+     * outbox when no NOTIFY woke it (one read of the sequence when nothing is new).
+     */
+    TASKD_WATCH_POLL_MS: ms(500),
+    /** Events one watch stream may leave unread before it is cut off with RESOURCE_EXHAUSTED. */
+    TASKD_WATCH_BUFFER: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+    /**
      * The notifier (docs/notifier.md): consumes events (Kafka when TASKD_KAFKA_BROKERS is
      * set, else the outbox) and delivers webhooks and email.
      */

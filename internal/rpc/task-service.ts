@@ -56,7 +56,9 @@ export function taskServiceImpl(api: TaskApi): ServiceImpl<typeof TaskService> {
       return create(RetryTaskResponseSchema, { task: taskToPb(await api.retry(req.namespace, req.id)) });
     },
     async *watchTask(req, ctx) {
-      for await (const t of api.watch(req.namespace, req.id, ctx.signal)) yield create(WatchTaskResponseSchema, { task: taskToPb(t) });
+      for await (const m of api.watch({ namespace: req.namespace, id: req.id, afterEventId: req.afterEventId }, ctx.signal)) {
+        yield create(WatchTaskResponseSchema, { task: taskToPb(m.task), eventId: m.eventId });
+      }
     },
   };
 }

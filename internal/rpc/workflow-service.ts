@@ -31,10 +31,10 @@ export function workflowServiceImpl(api: WorkflowApi): ServiceImpl<typeof Workfl
       return create(CancelWorkflowResponseSchema, { workflow: workflowToPb(await api.cancel(req.namespace, req.id, req.reason)) });
     },
     async *watchWorkflow(req: WatchWorkflowRequest, ctx: HandlerContext) {
-      for await (const { wf, changed } of api.watch(req.namespace, req.id, ctx.signal)) {
-        for (const t of changed) {
-          yield create(WatchWorkflowResponseSchema, { task: workflowTaskToPb(t), status: workflowStatusToPb(wf.status), counts: wf.counts });
-        }
+      for await (const m of api.watch({ namespace: req.namespace, id: req.id, afterEventId: req.afterEventId }, ctx.signal)) {
+        yield create(WatchWorkflowResponseSchema, {
+          task: m.task && workflowTaskToPb(m.task), status: workflowStatusToPb(m.status), counts: m.counts, eventId: m.eventId,
+        });
       }
     },
   };

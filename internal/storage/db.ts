@@ -23,6 +23,17 @@ export interface Db {
   close(): Promise<void>;
   /** Pool statistics for metrics; zeros on PGlite. */
   poolStats(): { total: number; idle: number; waiting: number };
+  /**
+   * LISTENs on `channel` (on a connection of its own for Postgres, outside the pool) and
+   * calls `onNotify` for each notification until `close()`. `onLost` is called once if
+   * that connection fails; listen again then. Throws when it cannot connect.
+   */
+  listen(channel: string, onNotify: () => void, onLost: (e: Error) => void): Promise<Listening>;
+}
+
+/** A LISTEN in progress. */
+export interface Listening {
+  close(): Promise<void>;
 }
 
 const MIGRATIONS = fileURLToPath(new URL('./migrations', import.meta.url));
@@ -79,6 +90,37 @@ export function openPostgres(
     },
     close: () => pool.end(),
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    listen: (channel, onNotify, onLost) => listenPostgres(url, channel, onNotify, onLost),
+  };
+}
+
+async function listenPostgres(url: string, channel: string, onNotify: () => void, onLost: (e: Error) => void): Promise<Listening> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
+  let done = false;
+  const lost = (e: Error): void => {
+    if (done) return;
+    done = true;
+    client.end().catch(() => undefined);
+    onLost(e);
+  };
+  client.on('notification', (m) => {
+    if (m.channel === channel) onNotify();
+  });
+  client.on('error', lost);
+  client.on('end', () => lost(new Error('the LISTEN connection ended')));
+  try {
+    await client.connect();
+    await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+  } catch (e) {
+    done = true;
+    await client.end().catch(() => undefined);
+    throw mapDbError(e);
+  }
+  return {
+    close: async () => {
+      done = true;
+      await client.end().catch(() => undefined);
+    },
   };
 }
 
@@ -94,6 +136,11 @@ export async function openPglite(dataDir?: string): Promise<Db> {
     ping: async () => !client.closed,
     close: () => client.close(),
     poolStats: () => ({ total: 1, idle: 0, waiting: 0 }),
+    // In process: notifications of PGlite's one session arrive after the statement that sent them.
+    listen: async (channel, onNotify) => {
+      const unlisten = await client.listen(channel, () => onNotify());
+      return { close: () => (client.closed ? Promise.resolve() : unlisten()) };
+    },
   };
 }
 
