@@ -101,11 +101,14 @@ export interface CallOutcome {
 
 /**
  * Calls `method` with `request` and `headers` over `transport`, whatever its kind: a
- * unary call; a server stream read to its end; a bidi stream given `request` as its
- * first message and closed once the first response arrives. Never throws for an RPC
- * error: it becomes the outcome's code and message.
+ * unary call; a server stream read to its end (or closed after `opts.maxResponses`, for
+ * one that does not end by itself); a bidi stream given `request` as its first message
+ * and closed once the first response arrives. Never throws for an RPC error: it becomes
+ * the outcome's code and message.
  */
-export async function invoke(transport: Transport, method: DescMethod, request: Message, headers: Record<string, string>): Promise<CallOutcome> {
+export async function invoke(
+  transport: Transport, method: DescMethod, request: Message, headers: Record<string, string>, opts: { maxResponses?: number } = {},
+): Promise<CallOutcome> {
   const client = createClient(method.parent, transport) as unknown as Record<string, (...a: unknown[]) => unknown>;
   const call = client[method.localName] as (...a: unknown[]) => unknown;
   const responses: unknown[] = [];
@@ -117,7 +120,10 @@ export async function invoke(transport: Transport, method: DescMethod, request: 
         responses.push(json((await call(request, { headers, timeoutMs: 10_000 })) as Message));
         break;
       case 'server_streaming':
-        for await (const m of call(request, { headers, timeoutMs: 10_000 }) as AsyncIterable<Message>) responses.push(json(m));
+        for await (const m of call(request, { headers, timeoutMs: 10_000 }) as AsyncIterable<Message>) {
+          responses.push(json(m));
+          if (opts.maxResponses !== undefined && responses.length >= opts.maxResponses) break;
+        }
         break;
       default: {
         const input = (async function* () {

@@ -20,6 +20,8 @@ import {
   CancelTaskRequestSchema, DeleteTaskRequestSchema, GetTaskRequestSchema, ListTasksRequestSchema, RetryTaskRequestSchema, SubmitTaskRequestSchema,
   SubmitTasksRequestSchema, TaskService, UpdateTaskRequestSchema, WatchTaskRequestSchema,
 } from '../gen/taskd/v1/task_service_pb.js';
+import { EventService, ListEventsRequestSchema, WatchEventsRequestSchema } from '../gen/taskd/v1/event_service_pb.js';
+import { waitFor } from './wait.js';
 import {
   CancelWorkflowRequestSchema, GetWorkflowRequestSchema, ListWorkflowsRequestSchema, SubmitWorkflowRequestSchema, WatchWorkflowRequestSchema,
   WorkflowService,
@@ -34,6 +36,8 @@ export interface MatrixFixture {
    * caller limited to another namespace gets for a request built in `ns`.
    */
   outside?: (req: Message) => { code: Code; message: string };
+  /** For a stream that does not end by itself (WatchEvents): the responses to read before closing it. */
+  maxResponses?: number;
 }
 
 /** Admin clients (namespaces "*") to create what requests refer to, and dead letters made beforehand. */
@@ -73,6 +77,16 @@ export function matrixFixtures(kit: SetupKit): Record<string, MatrixFixture> {
     return id;
   };
   const key = async (ns: string) => (await apiKeys.createApiKey({ name: unique('k'), role: Role.VIEWER, namespaces: [ns] })).apiKey!;
+  const events: Client<typeof EventService> = createClient(EventService, kit.transport);
+  // A task's first event, once the apiserver's feed lists it (it lists up to its position), with the task ended after it.
+  const firstEvent = async (ns: string) => {
+    const t = await ended(ns);
+    const found = await waitFor(`the events of task ${t.id}`, async () => {
+      const r = await events.listEvents({ namespace: ns, filter: { aggregateIds: [t.id] } });
+      return r.events.length >= 2 ? r.events : undefined;
+    }, 10_000);
+    return { task: t, event: found[0]! };
+  };
   const notifications: Client<typeof NotificationService> = createClient(NotificationService, kit.transport);
   // Port 9 (discard) on loopback: no notifier runs in the matrix, nothing is ever sent.
   const subscription = async (ns: string) =>
@@ -148,6 +162,15 @@ export function matrixFixtures(kit: SetupKit): Record<string, MatrixFixture> {
     'taskd.v1.NotificationService/GetSubscription': { build: async (ns) => create(GetSubscriptionRequestSchema, { id: (await subscription(ns)).id, namespace: ns }) },
     'taskd.v1.NotificationService/ListSubscriptions': { build: async (ns) => create(ListSubscriptionsRequestSchema, { namespace: ns }) },
     'taskd.v1.NotificationService/DeleteSubscription': { build: async (ns) => create(DeleteSubscriptionRequestSchema, { id: (await subscription(ns)).id, namespace: ns }) },
+    'taskd.v1.EventService/WatchEvents': {
+      // Resumes after the task's first event, so the stream answers at once with the next (the task's end).
+      build: async (ns) => {
+        const { task: t, event } = await firstEvent(ns);
+        return create(WatchEventsRequestSchema, { namespace: ns, filter: { aggregateIds: [t.id] }, afterEventId: event.id });
+      },
+      maxResponses: 1,
+    },
+    'taskd.v1.EventService/ListEvents': { build: async (ns) => create(ListEventsRequestSchema, { namespace: ns, filter: { types: ['task.*'] }, pageSize: 5 }) },
     'taskd.v1.NotificationService/ListDeliveries': { build: async (ns) => create(ListDeliveriesRequestSchema, { namespace: ns }) },
     'taskd.v1.WorkerService/Connect': {
       build: async () => create(ConnectRequestSchema, { msg: { case: 'hello', value: { workerId: unique('matrix-worker'), taskTypes: ['matrix-none'], queues: ['matrix'], slots: 1 } } }),

@@ -119,11 +119,18 @@ export interface Answer {
   json: any;
 }
 
-/** One HTTP/1.1 request with fetch; `body` is sent as JSON (a string as is). */
-export async function rest(base: string, method: string, path: string, opts: { body?: unknown; headers?: Record<string, string> } = {}): Promise<Answer> {
+/**
+ * One HTTP/1.1 request with fetch; `body` is sent as JSON (a string as is). With
+ * `maxLines`, a body is read only until that many lines arrived, then the request is
+ * cancelled (for a stream that does not end by itself).
+ */
+export async function rest(
+  base: string, method: string, path: string, opts: { body?: unknown; headers?: Record<string, string>; maxLines?: number } = {},
+): Promise<Answer> {
   const body = opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
-  const r = await fetch(`${base}${path}`, { method: method.toUpperCase(), headers: { 'content-type': 'application/json', ...opts.headers }, body });
-  const text = await r.text();
+  const ctl = new AbortController();
+  const r = await fetch(`${base}${path}`, { method: method.toUpperCase(), headers: { 'content-type': 'application/json', ...opts.headers }, body, signal: ctl.signal });
+  const text = opts.maxLines === undefined ? await r.text() : await firstLines(r, opts.maxLines, ctl);
   const contentType = r.headers.get('content-type') ?? '';
   let json: unknown;
   try {
@@ -134,4 +141,20 @@ export async function rest(base: string, method: string, path: string, opts: { b
     json = undefined;
   }
   return { status: r.status, contentType, text, json };
+}
+
+/** The body of `r` up to its `n`th newline (all of it if it ends before), then cancels the request. */
+async function firstLines(r: Response, n: number, ctl: AbortController): Promise<string> {
+  const decoder = new TextDecoder();
+  let text = '';
+  try {
+    for await (const chunk of r.body ?? []) {
+      text += decoder.decode(chunk, { stream: true });
+      const lines = text.split('\n');
+      if (lines.length > n) return `${lines.slice(0, n).join('\n')}\n`;
+    }
+    return text;
+  } finally {
+    ctl.abort();
+  }
 }

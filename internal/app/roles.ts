@@ -31,7 +31,10 @@ import { Scheduler } from '../scheduler/scheduler.js';
 import type { Base } from '../shared/base.js';
 import type { Db } from '../storage/db.js';
 import type { OutboxRelay } from '../events/outbox-relay.js';
+import { EventService } from '../../gen/taskd/v1/event_service_pb.js';
+import { EventApi } from '../api/event-api.js';
 import { EventFeed } from '../events/event-feed.js';
+import { eventServiceImpl } from '../rpc/event-service.js';
 import { NotificationService } from '../../gen/taskd/v1/notification_service_pb.js';
 import { NotificationApi } from '../api/notification-api.js';
 import { notificationServiceImpl } from '../rpc/notification-service.js';
@@ -80,6 +83,7 @@ export function apiserverRole(base: Base, db: Db, config: Config, edge?: Pick<Rp
       r.service(ScheduleService, scheduleServiceImpl(new ScheduleApi(base, { db, hints: link, limits: scheduleLimits(config) })));
       r.service(ApiKeyService, apiKeyServiceImpl(new ApiKeyApi(base, { db, onRevoked: () => edge?.authenticator.apiKeys?.forget() })));
       r.service(NotificationService, notificationServiceImpl(new NotificationApi(base, { db })));
+      r.service(EventService, eventServiceImpl(new EventApi(base, { db, feed })));
     },
     run: async (signal) => {
       await Promise.all([link.run(signal), feed.run(signal)]);

@@ -5,6 +5,7 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKeyService, type CreateApiKeyResponse } from '../../gen/taskd/v1/auth_service_pb.js';
 import { DeadLetterService } from '../../gen/taskd/v1/dead_letter_service_pb.js';
+import { EventService } from '../../gen/taskd/v1/event_service_pb.js';
 import { NotificationService } from '../../gen/taskd/v1/notification_service_pb.js';
 import { Role } from '../../gen/taskd/v1/options_pb.js';
 import { ScheduleService } from '../../gen/taskd/v1/schedule_service_pb.js';
@@ -36,6 +37,8 @@ interface Fixture {
   path?: () => Promise<Record<string, string>>;
   query?: Record<string, string | string[]>;
   body?: () => unknown;
+  /** For a stream that does not end by itself (WatchEvents): the NDJSON lines to read before closing it. */
+  lines?: number;
 }
 
 describe('REST gateway on a real stack (apiserver, scheduler, an in-test worker; JWT auth on)', () => {
@@ -47,7 +50,7 @@ describe('REST gateway on a real stack (apiserver, scheduler, an in-test worker;
   let working: Promise<void> = Promise.resolve();
   /** Resolved by the test to let a `gate` task finish. */
   let openGate: () => void = () => undefined;
-  const seed = { task: '', workflow: '', schedule: '', deadLetter: '', apiKey: '', subscription: '' };
+  const seed = { task: '', workflow: '', schedule: '', deadLetter: '', apiKey: '', subscription: '', taskCreated: '' };
 
   const tasks = () => createClient(TaskService, transport);
   const workflows = () => createClient(WorkflowService, transport);
@@ -106,6 +109,11 @@ describe('REST gateway on a real stack (apiserver, scheduler, an in-test worker;
     seed.deadLetter = await deadLetter();
     seed.apiKey = (await apiKey()).apiKey!.id;
     seed.subscription = (await subscription()).id;
+    // The seed task's first event, once the apiserver lists its events (created, started, succeeded).
+    seed.taskCreated = await waitFor('the seed task\'s events', async () => {
+      const r = await createClient(EventService, transport).listEvents({ filter: { aggregateIds: [seed.task] } });
+      return r.events.length >= 3 ? r.events[0]!.id : undefined;
+    }, 30_000);
   }, 120_000);
 
   afterAll(async () => {
@@ -191,6 +199,16 @@ describe('REST gateway on a real stack (apiserver, scheduler, an in-test worker;
     NotificationService_ListSubscriptions: { query: { pageSize: '5' } },
     NotificationService_DeleteSubscription: { path: async () => ({ id: (await subscription()).id }) },
     NotificationService_ListDeliveries: { query: { statuses: ['DELIVERY_STATUS_FAILED', 'DELIVERY_STATUS_PENDING'], pageSize: '10' } },
+    EventService_WatchEvents: {
+      // Getters: the seed exists only once beforeAll ran. Resuming after the seed task's first event answers at once.
+      query: {
+        get 'filter.aggregateIds'() { return seed.task; },
+        get afterEventId() { return seed.taskCreated; },
+        'filter.types': 'task.*',
+      },
+      lines: 2,
+    },
+    EventService_ListEvents: { query: { 'filter.types': ['task.*', 'workflow.succeeded'], 'filter.taskTypes': 'noop', pageSize: '5' } },
   };
 
   const fixtureOf = (o: Op): Fixture => {
@@ -235,7 +253,7 @@ describe('REST gateway on a real stack (apiserver, scheduler, an in-test worker;
     it('answers a valid request 2xx with a body matching the document', async () => {
       const f = fixtureOf(o);
       const url = fillPath(o.path, await pathParams(o, f)) + queryString(f.query);
-      const a = await rest(cluster.apiUrl, o.verb, url, { body: f.body?.(), headers: admin });
+      const a = await rest(cluster.apiUrl, o.verb, url, { body: f.body?.(), headers: admin, maxLines: f.lines });
       expect(a.status, `${o.verb.toUpperCase()} ${url}: ${a.text}`).toBeGreaterThanOrEqual(200);
       expect(a.status, `${o.verb.toUpperCase()} ${url}: ${a.text}`).toBeLessThan(300);
       const [type, schema] = okSchema(o);
