@@ -65,6 +65,7 @@ export class Cluster {
   readonly apiservers: Member[] = [];
   readonly schedulers: Member[] = [];
   readonly workers: TaskdProcess[] = [];
+  readonly notifiers: TaskdProcess[] = [];
   readonly sql: pg.Pool;
   private schedulerPorts: number[] = [];
   private seq = 0;
@@ -131,6 +132,19 @@ export class Cluster {
     const m = { proc, addr: `127.0.0.1:${port}` };
     this.apiservers.push(m);
     return m;
+  }
+
+  /**
+   * Starts a notifier (cmd/notifier) with `extra` settings and waits until it runs; with
+   * the cluster's Kafka (`kafka` option) it consumes the events topic, else the outbox.
+   */
+  async startNotifier(extra: Record<string, string> = {}): Promise<TaskdProcess> {
+    const port = await freePort();
+    const kafka = this.opts.kafka ? { TASKD_KAFKA_BROKERS: this.opts.kafka.brokers, ...this.opts.kafka.env } : {};
+    const proc = spawnTaskd(`notifier-${this.seq++}`, 'cmd/notifier/main.ts', this.env({ ...this.opts.auth?.env, ...kafka, TASKD_ADDR: `127.0.0.1:${port}`, ...extra }));
+    await proc.waitForLog(logMsg('notifier started'), 30_000);
+    this.notifiers.push(proc);
+    return proc;
   }
 
   /** Starts a worker (id `worker-<n>`) and waits until a leader welcomed it. */

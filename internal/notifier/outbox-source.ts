@@ -114,7 +114,10 @@ export class OutboxSource extends EventEmitter<OutboxSourceEvents> {
       const seq = BigInt(row.sequence);
       if (seq !== expected && seq > this.settledThrough) {
         // Everything below the last row read was allocated before it committed: wait for the transactions running now.
-        this.watch ??= { upTo: BigInt((rows.at(-1) as OutboxRow).sequence), xmax: horizon.xmax };
+        if (!this.watch) {
+          this.watch = { upTo: BigInt((rows.at(-1) as OutboxRow).sequence), xmax: horizon.xmax };
+          this.base.logger.debug({ missing: expected.toString(), next: row.sequence, xmin: horizon.xmin.toString(), xmax: horizon.xmax.toString() }, 'notifier waiting at an outbox gap');
+        }
         return { taken, waitingAt: expected.toString() };
       }
       taken.push(row);

@@ -33,9 +33,10 @@ export async function notifierCursorAdvance(ex: Executor, p: { name: string; seq
 export async function outboxReadAfter(ex: Executor, p: { after: string; limit: number }): Promise<OutboxRow[]> {
   return rows<OutboxRow>(
     ex,
-    sql`select sequence::text as "sequence", id, namespace, type, aggregate_type as "aggregateType",
-          aggregate_id as "aggregateId", taskd_ts(occurred_at) as "occurredAt", data::text as data
-        from events where sequence > ${p.after}::bigint order by sequence limit ${p.limit}`,
+    // Ordered by the column, not the text alias of the same name.
+    sql`select e.sequence::text as "sequence", e.id, e.namespace, e.type, e.aggregate_type as "aggregateType",
+          e.aggregate_id as "aggregateId", taskd_ts(e.occurred_at) as "occurredAt", e.data::text as data
+        from events e where e.sequence > ${p.after}::bigint order by e.sequence limit ${p.limit}`,
   );
 }
 
