@@ -113,12 +113,13 @@ describe('the outbox relay publishes every event to Kafka (real Postgres, Redis,
     const client = cluster.client();
     const load = new AbortController();
     const submitted: string[] = [];
-    // A steady, bounded load: one task every 50 ms.
+    // A steady, bounded load: 20 tasks/s on a fixed schedule (fewer if submits take longer than 50 ms).
     const loader = (async () => {
+      const t0 = Date.now();
       do {
         const { task } = await client.submitTask({ task: { type: 'noop', payload: valueOf({ i: submitted.length }) } });
         submitted.push(task!.id);
-      } while (await sleep(50, load.signal));
+      } while (await sleep(t0 + submitted.length * 50 - Date.now(), load.signal));
     })();
     try {
       await c.waitUntil('events flowing before the outage', (x) => x.all(topics.events).length >= 100, 30_000);
@@ -128,8 +129,9 @@ describe('the outbox relay publishes every event to Kafka (real Postgres, Redis,
       await leader.waitForLog(logMsg('outbox relay failing; backing off and retrying (logged once per outage)'), 30_000);
       await sleep(30_000); // the deliberate outage
       const grown = await unsent(cluster);
-      expect(submitted.length - before).toBeGreaterThan(400); // the load went on
-      expect(grown).toBeGreaterThan(1_000); // ~3 events per task stayed in the outbox
+      const during = submitted.length - before;
+      expect(during, 'tasks submitted while Kafka was down').toBeGreaterThan(200); // the load went on (20/s when the machine keeps up)
+      expect(grown, 'unsent outbox rows after the outage').toBeGreaterThanOrEqual(during); // at least each task's task.created waited
       await startKafka();
       await leader.waitForLog(logMsg('outbox relay recovered; draining the outbox'), 60_000);
     } finally {
