@@ -47,7 +47,8 @@ export class KafkaPublisher implements EventPublisher {
       connectionTimeout: 3_000,
       requestTimeout: 15_000,
       retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1_000 },
-      logLevel: logLevel.DEBUG,
+      // kafkajs formats an entry per request at DEBUG: ask only for what the logger keeps.
+      logLevel: base.logger.isLevelEnabled('trace') ? logLevel.DEBUG : base.logger.isLevelEnabled('debug') ? logLevel.INFO : logLevel.NOTHING,
       logCreator: kafkaLogCreator(base.logger),
     });
   }
