@@ -17,7 +17,7 @@ import { waitFor } from '../wait.js';
 
 const OWN_SECRET = 'notify-targets-secret-0123456789';
 const NOTIFIER_ENV: Record<string, string> = {
-  TASKD_NOTIFIER_POLL_MS: '100', TASKD_NOTIFIER_TIMEOUT_MS: '1000', TASKD_NOTIFIER_MAX_ATTEMPTS: '4',
+  TASKD_NOTIFIER_POLL_MS: '100', TASKD_NOTIFIER_TIMEOUT_MS: '2500', TASKD_NOTIFIER_MAX_ATTEMPTS: '4',
   TASKD_NOTIFIER_INITIAL_BACKOFF_MS: '100', TASKD_NOTIFIER_MAX_BACKOFF_MS: '400', TASKD_NOTIFIER_WEBHOOK_SECRET: OWN_SECRET,
 };
 const nowSeconds = () => Math.floor(Date.now() / 1000);
@@ -112,7 +112,7 @@ describe('the notifier on the outbox (no Kafka): webhooks and email from a real 
     }
     const { task: first } = await tasks.submitTask({ task: { type: 'blocking-case' } });
     await receiver.waitUntil('the good webhook to get the first task', () => receiver.requests('/good').length === 1, 30_000);
-    // While the hanging target still holds its attempt, a second event reaches the good one too.
+    // The hanging target takes 4 × 2.5 s to fail; meanwhile a second event reaches the good one too.
     const { task: second } = await tasks.submitTask({ task: { type: 'blocking-case' } });
     await receiver.waitUntil('the good webhook to get the second task', () => receiver.requests('/good').length === 2, 30_000);
     const hanging = (await api.listDeliveries({ subscriptionId: subs.hanging, taskId: first!.id })).deliveries[0]!;
@@ -130,7 +130,7 @@ describe('the notifier on the outbox (no Kafka): webhooks and email from a real 
       expect(d.lastError).toMatch(/^(unknown host|DNS lookup failed temporarily) \(nonexistent-host\.invalid\): /);
     }
     for (const d of await failed('failing')) expect(d).toMatchObject({ attempts: 4, lastError: 'HTTP 503 Service Unavailable: down for good (gave up after 4 attempts)' });
-    for (const d of await failed('hanging')) expect(d).toMatchObject({ attempts: 4, lastError: 'no answer from ' + new URL(targets.hanging).host + ' within 1000 ms (gave up after 4 attempts)' });
+    for (const d of await failed('hanging')) expect(d).toMatchObject({ attempts: 4, lastError: 'no answer from ' + new URL(targets.hanging).host + ' within 2500 ms (gave up after 4 attempts)' });
     for (const d of await failed('gone')) expect(d).toMatchObject({ attempts: 1, lastError: 'HTTP 410 Gone: unsubscribed' });
     const good = await deliveriesWhen(api, { subscriptionId: subs.good }, 'both good deliveries DELIVERED', (ds) => ds.length === 2 && ds.every((d) => d.status === DeliveryStatus.DELIVERED));
     expect(good.map((d) => d.attempts)).toEqual([1, 1]);
