@@ -67,6 +67,9 @@ describe('EventFeed on Postgres: one tail, in sequence order, no gap skipped', (
     await b.query('commit');
     expect(second).toBeGreaterThan(first);
     expect(await feed.runOnce()).toMatchObject({ delivered: 0, blocked: true });
+    // Still held on the next looks: the transaction holding the earlier sequence is running.
+    expect(await feed.runOnce()).toMatchObject({ delivered: 0, blocked: true });
+    expect(await feed.runOnce()).toMatchObject({ delivered: 0, blocked: true });
     expect(await drain(sub)).toEqual([]);
     await a.query('commit');
     expect(await feed.runOnce()).toMatchObject({ delivered: 2, blocked: false });
@@ -84,6 +87,7 @@ describe('EventFeed on Postgres: one tail, in sequence order, no gap skipped', (
     await b.query('begin');
     const kept = await insertEvent(b, 'test.kept');
     await b.query('commit');
+    expect(await feed.runOnce()).toMatchObject({ delivered: 0, blocked: true });
     expect(await feed.runOnce()).toMatchObject({ delivered: 0, blocked: true });
     await a.query('rollback');
     expect(await feed.runOnce()).toMatchObject({ delivered: 1, blocked: false });

@@ -6,7 +6,7 @@ import type { Base } from '../shared/base.js';
 import { Kicker } from '../shared/kicker.js';
 import { aborted, sleep } from '../shared/sleep.js';
 import type { Db } from '../storage/db.js';
-import { eventReadTail, eventSequenceHigh, snapshotInProgress } from '../storage/event-store.js';
+import { eventReadTail, eventSequenceHigh, eventWritersInProgress } from '../storage/event-store.js';
 import { advance } from './feed-cursor.js';
 import { FeedSubscription, type SubscriptionSpec } from './feed-subscription.js';
 
@@ -56,15 +56,17 @@ const GAP_WARN_MS = 5_000;
  * Gaps: a sequence is taken when its event is written but seen only when its
  * transaction commits, so sequence 7 may become visible after 8 (two transactions of
  * different aggregates), or never (rolled back). The feed's position only moves over a
- * missing sequence once it is known never to appear: it reads the sequence's high-water
- * mark (`pg_sequence_last_value`) before a snapshot, so every missing sequence at or
- * below it belongs to a transaction in that snapshot's in-progress list, or to none that
- * can still commit; once those transactions ended (checked with pg_visible_in_snapshot in
- * a later read), the missing sequences are rolled back for good. No timeout guesses: an
- * event is never skipped, and a rolled-back sequence holds the feed only until the
- * transactions that were running with it have ended (usually milliseconds; a warning is
- * logged past five seconds). This relies on the outbox being written by triggers after
- * the change's own write, so a writer has its transaction id before it takes a sequence.
+ * missing sequence once it is known never to appear. It reads the sequence's high-water
+ * mark (`pg_sequence_last_value`) first; a missing sequence at or below it was taken by
+ * a transaction that had its id by then. When a read finds one missing, the feed lists
+ * the transactions in progress right after ({@link eventWritersInProgress}); once every
+ * one of them has ended (checked with pg_visible_in_snapshot in the snapshot of a later
+ * read), whatever is still missing up to that mark was rolled back for good. No timeout
+ * guesses: an event is never skipped, and a rolled-back sequence holds the feed only
+ * until the transactions that were running with it have ended (usually milliseconds; a
+ * warning is logged past five seconds). This relies on the outbox being written by
+ * triggers after the change's own write, so a writer has its transaction id before it
+ * takes a sequence.
  */
 export class EventFeed extends EventEmitter<EventFeedEvents> {
   private position = -1;
@@ -167,7 +169,7 @@ export class EventFeed extends EventEmitter<EventFeedEvents> {
     for (const e of a.deliver) this.fanOut(e);
     if (pending && (read.settled || a.position >= pending.upTo)) this.pending = undefined;
     if (a.blocked && !this.pending) {
-      this.pending = { upTo, xids: snapshotInProgress(read.snapshot), since: this.base.clock.monotonic() };
+      this.pending = { upTo, xids: await eventWritersInProgress(db), since: this.base.clock.monotonic() };
     }
     this.warnIfStuck();
     if (a.deliver.length > 0) this.emit('delivered', { events: a.deliver.length, position: this.position });
@@ -182,8 +184,7 @@ export class EventFeed extends EventEmitter<EventFeedEvents> {
     const { db } = this.opts;
     if (!this.pending) {
       const upTo = await eventSequenceHigh(db.orm);
-      const read = await eventReadTail(db.orm, { after: upTo, upTo, limit: 1, xids: [] });
-      this.pending = { upTo, xids: snapshotInProgress(read.snapshot), since: this.base.clock.monotonic() };
+      this.pending = { upTo, xids: await eventWritersInProgress(db), since: this.base.clock.monotonic() };
     }
     const p = this.pending;
     const check = await eventReadTail(db.orm, { after: p.upTo, upTo: p.upTo, limit: 1, xids: p.xids });

@@ -43,8 +43,6 @@ export async function eventSequenceHigh(ex: Executor): Promise<number> {
 
 /** One look at the outbox tail, all in one statement (so under one snapshot). */
 export interface TailRead {
-  /** The statement's snapshot (`pg_current_snapshot()`), "xmin:xmax:xip,…". */
-  snapshot: string;
   /** True when every transaction of `xids` had ended before the snapshot (true for none). */
   settled: boolean;
   /** Events with `after` < sequence ≤ `upTo`, in order, at most `limit`. */
@@ -53,29 +51,43 @@ export interface TailRead {
 
 /**
  * Events after `after` up to `upTo` (see {@link TailRead}), with whether the
- * transactions `xids` (xid8 as text) have all ended by the same snapshot.
+ * transactions `xids` (xid8 as text) have all ended before the same snapshot
+ * (`pg_visible_in_snapshot`: ids at or above its xmax count as running).
  */
 export async function eventReadTail(ex: Executor, p: { after: number; upTo: number; limit: number; xids: string[] }): Promise<TailRead> {
-  const r = await rows<EventRow & { snap: string; settled: boolean }>(ex, sql`
+  const r = await rows<EventRow & { settled: boolean }>(ex, sql`
     with s as (select pg_current_snapshot() as snap),
       st as (select coalesce(bool_and(pg_visible_in_snapshot(x, s.snap)), true) as settled
              from s cross join unnest(${toPgArray(p.xids)}::xid8[]) as x)
-    select s.snap::text as snap, st.settled, t.*
+    select st.settled, t.*
     from s cross join st left join lateral (
       select ${COLUMNS} from events e
       where e.sequence > ${p.after} and e.sequence <= ${p.upTo} order by e.sequence limit ${p.limit}) t on true
     order by t.sequence::bigint`);
   const first = r[0];
   return {
-    snapshot: first?.snap ?? '', settled: first?.settled ?? true,
+    settled: first?.settled ?? true,
     events: r.filter((x) => x.sequence !== null).map(eventOf),
   };
 }
 
-/** The transactions in progress in `snapshot` ("xmin:xmax:xip,…"), as xid8 text. */
-export function snapshotInProgress(snapshot: string): string[] {
-  const xip = snapshot.split(':')[2] ?? '';
-  return xip === '' ? [] : xip.split(',');
+/**
+ * Every transaction (xid8 as text) that may be in progress now and held a transaction id
+ * before this call: a snapshot's in-progress list covers only ids below its xmax (the
+ * latest completed id + 1), so the ids from there up to one assigned here are added
+ * (none of those has completed, or xmax would be above it). Costs a transaction id, in a
+ * transaction that writes nothing and commits without waiting for a flush.
+ */
+export async function eventWritersInProgress(db: Db): Promise<string[]> {
+  const [r] = await db.tx(async (tx) => {
+    await tx.execute(sql`set local synchronous_commit = off`);
+    return rows<{ snap: string; own: string }>(tx, sql`select pg_current_snapshot()::text as snap, pg_current_xact_id()::text as own`);
+  });
+  if (!r) throw new Error('eventWritersInProgress: no row');
+  const [, xmax, xip] = r.snap.split(':');
+  const ids = xip ? xip.split(',') : [];
+  for (let x = BigInt(xmax ?? r.own); x < BigInt(r.own); x++) ids.push(x.toString());
+  return ids;
 }
 
 /** Where an event stands, for resuming after it; undefined when no such event is stored in `namespace`. */
