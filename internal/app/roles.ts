@@ -31,6 +31,7 @@ import { Scheduler } from '../scheduler/scheduler.js';
 import type { Base } from '../shared/base.js';
 import type { Db } from '../storage/db.js';
 import type { OutboxRelay } from '../events/outbox-relay.js';
+import { OutboxJanitor } from '../events/outbox-janitor.js';
 import { EventService } from '../../gen/taskd/v1/event_service_pb.js';
 import { EventApi } from '../api/event-api.js';
 import { EventFeed } from '../events/event-feed.js';
@@ -104,7 +105,10 @@ export function schedulerRole(
     lockTtlMs: config.TASKD_LOCK_TTL_MS, lockRenewMs: config.TASKD_LOCK_RENEW_MS,
     leaseTtlMs: config.TASKD_LEASE_TTL_MS, heartbeatMs: config.TASKD_HEARTBEAT_MS, pollMs: config.TASKD_POLL_MS,
     agingMs: config.TASKD_AGING_MS, scheduleLimits: scheduleLimits(config),
-    termLoops: relay ? [(term, epoch) => relay.run(term, epoch)] : [],
+    // Without a relay nothing marks events sent: the janitor keeps the outbox to the retention.
+    termLoops: relay
+      ? [(term, epoch) => relay.run(term, epoch)]
+      : [(term, epoch) => new OutboxJanitor(base, { db, retentionMs: config.TASKD_EVENTS_RETENTION_MS }).run(term, epoch)],
   });
   return {
     scheduler,

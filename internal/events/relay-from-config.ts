@@ -6,8 +6,8 @@ import { OutboxRelay } from './outbox-relay.js';
 
 /**
  * The outbox relay a scheduler runs in its leadership terms, from TASKD_KAFKA_* and
- * TASKD_RELAY_* settings; undefined when TASKD_KAFKA_BROKERS is unset (no relay: the
- * outbox only grows).
+ * TASKD_RELAY_* settings; undefined when TASKD_KAFKA_BROKERS is unset (no relay: an
+ * OutboxJanitor keeps the outbox to the retention instead).
  */
 export function relayFromConfig(base: Base, db: Db, config: Config): OutboxRelay | undefined {
   const brokers = config.TASKD_KAFKA_BROKERS ?? [];

@@ -88,3 +88,19 @@ export async function outboxBacklog(ex: Executor): Promise<{ unsent: number; old
   );
   return { unsent: r?.unsent ?? 0, oldestOccurredAt: r?.oldest ? new Date(r.oldest) : null };
 }
+
+/**
+ * Without a relay (no Kafka) nothing is ever "sent": deletes up to `limit` of the oldest
+ * events that occurred before `before`, whatever their `sent_at`. Consumers of the outbox
+ * (the notifier's cursor, watch streams resuming) must not lag by more than the
+ * retention. Returns how many rows were deleted.
+ */
+export async function outboxPruneOccurred(ex: Executor, p: { before: Date; limit: number }): Promise<number> {
+  const r = await rows<{ n: number }>(
+    ex,
+    sql`with head as (select sequence from events where occurred_at < ${p.before} order by sequence limit ${p.limit}),
+          gone as (delete from events e using head h where e.sequence = h.sequence returning 1)
+        select count(*)::int as n from gone`,
+  );
+  return r[0]?.n ?? 0;
+}
