@@ -15,7 +15,7 @@ import { createTestDatabase, redisPrefix, testEnv, type TestDatabase } from '../
 
 const API_SERVICES = ['taskd.v1.TaskService', 'taskd.v1.WorkflowService', 'taskd.v1.DeadLetterService', 'taskd.v1.ScheduleService', 'taskd.v1.ClusterService'];
 const REFLECTION = ['grpc.reflection.v1.ServerReflection', 'grpc.reflection.v1alpha.ServerReflection'];
-const TASK_METHODS = ['SubmitTask', 'SubmitTasks', 'GetTask', 'ListTasks', 'UpdateTask', 'CancelTask', 'RetryTask', 'WatchTask'];
+const TASK_METHODS = ['SubmitTask', 'SubmitTasks', 'GetTask', 'ListTasks', 'UpdateTask', 'CancelTask', 'RetryTask', 'DeleteTask', 'WatchTask'];
 
 /** A handler the test releases: the task stays RUNNING until `open()`. */
 function gate() {
