@@ -1,11 +1,11 @@
 import { DomainError } from '../domain/errors.js';
 import { eventWorkflowId, type StoredEvent } from '../domain/stored-event.js';
 import { taskAsOf, taskChangeOf, taskFromChange } from '../domain/task-change.js';
-import type { Task, TaskStatus } from '../domain/task.js';
+import { TERMINAL_STATUSES, type Task, type TaskStatus } from '../domain/task.js';
 import type { WorkflowStatus } from '../domain/workflow.js';
 import type { EventFeed } from '../events/event-feed.js';
 import type { Db } from '../storage/db.js';
-import { eventSnapshotRead } from '../storage/event-store.js';
+import { eventList, eventSnapshotRead } from '../storage/event-store.js';
 import { workflowGet } from '../storage/workflow-store.js';
 import { checkId } from './check-id.js';
 import { eventsAll, liveBatches, resumeAnchor } from './watch-start.js';
@@ -18,9 +18,9 @@ export interface WatchedTask {
 }
 
 /**
- * One WatchWorkflow message: the task that changed (unset for a change of the workflow
- * itself), the workflow's status and its tasks' counts by status after the change, and
- * the event ("" for the first snapshot, one message per task).
+ * One WatchWorkflow message: the task that changed, the workflow's status and its tasks'
+ * counts by status after the change, and the event ("" for the first snapshot, one
+ * message per task).
  */
 export interface WorkflowWatchItem {
   task?: WatchedTask;
@@ -39,11 +39,20 @@ const wfStatus = (v: unknown): WorkflowStatus | null =>
 
 /** The workflow as the stream has seen it: each event moves it on. */
 class WorkflowView {
+  /** The task of the latest task event applied. */
+  private last: WatchedTask | undefined;
+
   constructor(
     private readonly namespace: string,
     readonly nodes: Map<string, Node>,
     public status: WorkflowStatus,
   ) {}
+
+  /** True when every task the stream knows has ended. */
+  allEnded(): boolean {
+    for (const n of this.nodes.values()) if (n.status && !TERMINAL_STATUSES.has(n.status)) return false;
+    return true;
+  }
 
   counts(): Record<string, number> {
     const c: Record<string, number> = {};
@@ -51,11 +60,11 @@ class WorkflowView {
     return c;
   }
 
-  /** Applies `e` and returns the message it makes. */
-  apply(e: StoredEvent): WorkflowWatchItem {
+  /** Applies `e` and returns the message it makes; none for an event of the workflow itself (its status moves). */
+  apply(e: StoredEvent): WorkflowWatchItem | undefined {
     if (e.aggregateType === 'workflow') {
       this.status = wfStatus(e.data.status) ?? this.status;
-      return { status: this.status, counts: this.counts(), eventId: e.id };
+      return undefined;
     }
     const change = taskChangeOf(e);
     let node = this.nodes.get(e.aggregateId);
@@ -66,7 +75,14 @@ class WorkflowView {
     }
     node.task = taskAsOf(node.task, change);
     node.status = change.status;
-    return { task: { name: node.name, dependsOn: node.dependsOn, task: node.task }, status: this.status, counts: this.counts(), eventId: e.id };
+    this.last = { name: node.name, dependsOn: node.dependsOn, task: node.task };
+    return { task: this.last, status: this.status, counts: this.counts(), eventId: e.id };
+  }
+
+  /** A message for event `eventId` of the workflow itself: its state now, with the task that changed last. */
+  message(eventId: string): WorkflowWatchItem {
+    const task = this.last ?? [...this.nodes.values()].map((n) => ({ name: n.name, dependsOn: n.dependsOn, task: n.task }))[0];
+    return { task, status: this.status, counts: this.counts(), eventId };
   }
 
   /** Rewinds statuses to before `events` (the events after the resume point that the read reflects). */
@@ -87,11 +103,15 @@ class WorkflowView {
 
 /**
  * WatchWorkflow fed by the event feed (docs/events.md, "Watch streams"). Without
- * `afterEventId`: one message per task now, then one per event of the workflow or its
- * tasks after that snapshot, until the workflow ends. With it: one message per event
- * after that one (replayed from the table, then live) and nothing else; nothing when the
- * workflow had already ended by then. Counts are the tasks' statuses as of each event;
- * a task message shows the task as its event left it.
+ * `afterEventId`: one message per task now, then one per event of its tasks after that
+ * snapshot, until the workflow ends. With it: one message per such event after that one
+ * (replayed from the table, then live) and nothing else; nothing when the workflow had
+ * already ended by then. Every message carries a task, as its event left it; status and
+ * counts are the workflow's as of each event. The workflow's own events only move its
+ * status: its end is shown on the task changes committed with it — the last task's end
+ * (the workflow's end follows it in the same transaction), or the tasks a cancel ends
+ * after the workflow — or, resuming right before it, by a message of its own that
+ * repeats the task that changed last.
  * Throws `not_found` for a workflow (or resume event) not in `namespace`, `invalid` for
  * a resume event of another workflow.
  */
@@ -116,6 +136,46 @@ export async function* watchWorkflow(
     const nodes = new Map<string, Node>(start.wf.tasks.map((t) => [t.task.id, { ...t, status: t.task.status }]));
     const view = new WorkflowView(ns, nodes, start.wf.status);
     const ended = (): boolean => view.status !== 'RUNNING';
+    /**
+     * After the event `w` that ended the workflow: the rest of its transaction (read now:
+     * it committed with `w`), up to the workflow's next change of its own; then the end.
+     */
+    const ending = async function* (w: StoredEvent): AsyncGenerator<WorkflowWatchItem> {
+      const rest = await eventsAll(deps.db.orm, { namespace: ns, workflowId: id, after: w.sequence });
+      let sent = false;
+      for (const e of rest) {
+        if (e.aggregateType === 'workflow') break;
+        if (reflected.has(e.sequence)) continue;
+        const m = view.apply(e);
+        if (m) {
+          sent = true;
+          yield m;
+        }
+      }
+      if (!sent) yield view.message(w.id);
+    };
+    let done = false;
+    /** Applies `e` and yields its message; sets `done` when the workflow has ended. */
+    const step = async function* (e: StoredEvent): AsyncGenerator<WorkflowWatchItem> {
+      const m = view.apply(e);
+      if (ended()) {
+        done = true;
+        yield* ending(e);
+        return;
+      }
+      if (!m) return;
+      if (view.allEnded()) {
+        // The last task ended: the workflow's end commits right after it, in the same transaction; show it here.
+        const [next] = await eventList(deps.db.orm, { namespace: ns, workflowId: id, after: e.sequence, limit: 1 });
+        if (next?.aggregateType === 'workflow' && next.data.status !== 'WORKFLOW_STATUS_RUNNING') {
+          view.apply(next);
+          done = ended();
+          yield { ...m, status: view.status };
+          return;
+        }
+      }
+      yield m;
+    };
     // Events the snapshot reflects that come live too, and (resuming) those up to the
     // resume point, which may lie beyond the feed's position: not shown twice.
     let reflected = new Set<number>();
@@ -131,15 +191,15 @@ export async function* watchWorkflow(
       view.rewind(start.events);
       seen = start.anchor.sequence;
       for (const e of start.events.filter((x) => x.sequence <= sub.position)) {
-        yield view.apply(e);
-        if (ended()) return;
+        yield* step(e);
+        if (done) return;
       }
     }
     for await (const batch of liveBatches(sub, signal)) {
       for (const e of batch) {
         if (e.sequence <= seen || reflected.has(e.sequence)) continue;
-        yield view.apply(e);
-        if (ended()) return;
+        yield* step(e);
+        if (done) return;
       }
     }
   } finally {

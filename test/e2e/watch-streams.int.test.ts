@@ -230,19 +230,48 @@ describe('watch streams fed from the events table (apiserver, scheduler, in-test
     const rows = await table(`aggregate_id = $1 or (aggregate_type = 'task' and data->>'workflowId' = $1::text)`, [id]);
     // The snapshot reflects the submission (the workflow and its four tasks created); every later event is a message.
     expect(rows.slice(0, 5).map((r) => r.type).sort()).toEqual(['task.created', 'task.created', 'task.created', 'task.created', 'workflow.created']);
-    const after = rows.slice(5);
+    // The workflow's own end commits right after its last task's: that message shows it (every message has a task).
+    expect(rows.at(-1)!.type).toBe('workflow.succeeded');
+    const after = rows.slice(5, -1);
     const streamed = [...first.slice(4), ...second];
     expect(streamed.map((m) => m.eventId)).toEqual(after.map((r) => r.id));
-    for (const [i, m] of streamed.entries()) {
-      const r = after[i]!;
-      if (r.type.startsWith('task.')) expect(statusName(m.task!.task!.status), `${r.type} ${r.id}`).toBe(r.status);
-      else expect(m.task, `${r.type} ${r.id}`).toBeUndefined();
-    }
+    for (const [i, m] of streamed.entries()) expect(statusName(m.task!.task!.status), `${after[i]!.type} ${after[i]!.id}`).toBe(after[i]!.status);
     const last = streamed.at(-1)!;
-    expect([after.at(-1)!.type, last.status, last.counts]).toEqual(['workflow.succeeded', WorkflowStatus.SUCCEEDED, { SUCCEEDED: 4 }]);
+    expect([last.task!.name, last.task!.task!.status, last.status, last.counts]).toEqual(['d', TaskStatus.SUCCEEDED, WorkflowStatus.SUCCEEDED, { SUCCEEDED: 4 }]);
+    expect(streamed.slice(0, -1).every((m) => m.status === WorkflowStatus.RUNNING)).toBe(true);
     // Counts move with each event: when a's end is shown, b and c are still PENDING (their release follows).
     const aDone = streamed.find((m) => m.task?.name === 'a' && m.task.task?.status === TaskStatus.SUCCEEDED)!;
     expect(aDone.counts).toEqual({ SUCCEEDED: 1, PENDING: 3 });
+  });
+
+  it('WatchWorkflow of a cancelled workflow shows its tasks cancelled with the workflow, then ends', async () => {
+    const workflows = createClient(WorkflowService, grpc);
+    const started = deferred();
+    const { workflow } = await workflows.submitWorkflow({
+      workflow: { name: 'cancelled-dag', tasks: [{ name: 'a', task: { type: 'watch-held' } }, { name: 'b', dependsOn: ['a'], task: { type: 'watch-held' } }] },
+    });
+    const id = workflow!.id;
+    await workers.start(cluster.schedulerAddrs, {
+      'watch-held': async (ctx) => {
+        started.resolve();
+        await new Promise((r) => ctx.signal.addEventListener('abort', r, { once: true }));
+        throw new Error('cancelled');
+      },
+    });
+    await started.promise;
+    const got: WatchWorkflowResponse[] = [];
+    for await (const m of workflows.watchWorkflow({ id })) {
+      got.push(m);
+      if (got.length === 2) await workflows.cancelWorkflow({ id, reason: 'watch test' });
+    }
+    const rows = await table(`aggregate_id = $1 or (aggregate_type = 'task' and data->>'workflowId' = $1::text)`, [id]);
+    const cancelled = rows.filter((r) => r.type === 'workflow.cancelled' || r.type === 'task.cancelled');
+    expect(cancelled.map((r) => r.type)).toEqual(['workflow.cancelled', 'task.cancelled', 'task.cancelled']);
+    expect(got.every((m) => m.task !== undefined)).toBe(true);
+    expect(got.slice(2).map((m) => [m.task!.name, m.task!.task!.status, m.status, m.eventId])).toEqual([
+      ['a', TaskStatus.CANCELLED, WorkflowStatus.CANCELLED, cancelled[1]!.id], ['b', TaskStatus.CANCELLED, WorkflowStatus.CANCELLED, cancelled[2]!.id],
+    ]);
+    expect(got.at(-1)!.counts).toEqual({ CANCELLED: 2 });
   });
 
   it('WatchEvents with filters (type prefix, task type, label) gets exactly the matching events in sequence order under concurrent submissions', async () => {
