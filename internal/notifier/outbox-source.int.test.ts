@@ -84,6 +84,32 @@ describe('OutboxSource on Postgres: the cursor never skips an event that may sti
     }
   });
 
+  it('waits for a writer whose transaction id is above the snapshot\'s xmax (an older transaction committed the later sequence)', async () => {
+    const s = await source();
+    const before = await insert();
+    await s.runOnce();
+    const older = await sql.connect();
+    const writer = await sql.connect();
+    try {
+      // `older` takes its transaction id first; `writer` takes a later one and the next sequence;
+      // `older` then takes the sequence after it and commits: the latest completed id is below the writer's.
+      await older.query('begin');
+      await older.query('select pg_current_xact_id()');
+      await writer.query('begin');
+      const pending = await insert(writer);
+      const after = await insert(older);
+      await older.query('commit');
+      for (let i = 0; i < 3; i++) {
+        expect(await s.runOnce()).toMatchObject({ events: 0, cursor: before, waitingAt: pending });
+      }
+      await writer.query('commit');
+      expect(await s.runOnce()).toMatchObject({ events: 2, cursor: after });
+    } finally {
+      older.release();
+      writer.release();
+    }
+  });
+
   it('passes a rolled-back sequence once every transaction that was running when it was seen has ended', async () => {
     const s = await source();
     const had = await deliveries();

@@ -4,7 +4,9 @@ import { backoffDelay, type BackoffPolicy } from '../shared/backoff.js';
 import type { Base } from '../shared/base.js';
 import { sleep } from '../shared/sleep.js';
 import type { Db } from '../storage/db.js';
-import { notifierCursorAdvance, notifierCursorLock, outboxReadAfter, transactionHorizon } from '../storage/notifier-cursor-store.js';
+import {
+  currentTransactionId, notifierCursorAdvance, notifierCursorLock, outboxReadAfter, transactionHorizon,
+} from '../storage/notifier-cursor-store.js';
 import type { OutboxRow } from '../storage/outbox-store.js';
 import { receivedEvent, type ReceivedEvent } from './received-event.js';
 import { recordEvents, type Recorded } from './record-events.js';
@@ -90,7 +92,15 @@ export class OutboxSource extends EventEmitter<OutboxSourceEvents> {
       if (cursor === undefined) return { events: 0, created: 0, duplicates: 0, cursor: '', busy: true, more: false };
       const rows = await outboxReadAfter(tx, { after: cursor, limit: this.opts.batch });
       const horizon = await transactionHorizon(tx);
-      const { taken, waitingAt } = this.contiguous(BigInt(cursor), rows, { xmin: BigInt(horizon.xmin), xmax: BigInt(horizon.xmax) });
+      const { taken, waitingAt, newGapUpTo } = this.contiguous(BigInt(cursor), rows, { xmin: BigInt(horizon.xmin) });
+      if (newGapUpTo !== undefined) {
+        // Whoever holds the missing sequences got its transaction id before this one is
+        // assigned now; once every id below it has ended, the gap is settled. (A
+        // snapshot's xmax is not enough: a running writer's id may be at or above it.)
+        const own = await currentTransactionId(tx);
+        this.watch = { upTo: newGapUpTo, xmax: BigInt(own) };
+        this.base.logger.debug({ missing: waitingAt, xmin: horizon.xmin, own }, 'notifier waiting at an outbox gap');
+      }
       const events = taken.map((row) => this.parse(row)).filter((e): e is ReceivedEvent => e !== undefined);
       const now = new Date(this.base.clock.now());
       const recorded = await recordEvents(tx, { events, now });
@@ -103,7 +113,7 @@ export class OutboxSource extends EventEmitter<OutboxSourceEvents> {
   }
 
   /** The leading rows without an unsettled gap before them. */
-  private contiguous(cursor: bigint, rows: OutboxRow[], horizon: { xmin: bigint; xmax: bigint }): { taken: OutboxRow[]; waitingAt?: string } {
+  private contiguous(cursor: bigint, rows: OutboxRow[], horizon: { xmin: bigint }): { taken: OutboxRow[]; waitingAt?: string; newGapUpTo?: bigint } {
     if (this.watch && horizon.xmin >= this.watch.xmax) {
       if (this.watch.upTo > this.settledThrough) this.settledThrough = this.watch.upTo;
       this.watch = undefined;
@@ -114,10 +124,7 @@ export class OutboxSource extends EventEmitter<OutboxSourceEvents> {
       const seq = BigInt(row.sequence);
       if (seq !== expected && seq > this.settledThrough) {
         // Everything below the last row read was allocated before it committed: wait for the transactions running now.
-        if (!this.watch) {
-          this.watch = { upTo: BigInt((rows.at(-1) as OutboxRow).sequence), xmax: horizon.xmax };
-          this.base.logger.debug({ missing: expected.toString(), next: row.sequence, xmin: horizon.xmin.toString(), xmax: horizon.xmax.toString() }, 'notifier waiting at an outbox gap');
-        }
+        if (!this.watch) return { taken, waitingAt: expected.toString(), newGapUpTo: BigInt((rows.at(-1) as OutboxRow).sequence) };
         return { taken, waitingAt: expected.toString() };
       }
       taken.push(row);

@@ -54,3 +54,10 @@ export async function transactionHorizon(ex: Executor): Promise<{ xmin: string; 
   if (!r) throw new Error('pg_current_snapshot() returned no row');
   return r;
 }
+
+/** This transaction's id, assigning one if it has none yet (costs one transaction id). */
+export async function currentTransactionId(ex: Executor): Promise<string> {
+  const [r] = await rows<{ id: string }>(ex, sql`select pg_current_xact_id()::text as id`);
+  if (!r) throw new Error('pg_current_xact_id() returned no row');
+  return r.id;
+}
