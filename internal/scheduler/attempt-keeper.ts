@@ -138,9 +138,10 @@ export class AttemptKeeper extends EventEmitter<KeeperEvents> {
     while (await sleep(every, signal)) {
       const now = this.base.clock.monotonic();
       // This process stalled (GC, SIGSTOP, an overloaded host): the heartbeats that came
-      // meanwhile are not read yet, so the stall does not count against any worker.
+      // meanwhile are not read yet, so the stall does not count against any worker. Only
+      // the sleep's overrun counts (lastTick is taken after the previous tick's awaits,
+      // which let heartbeats in).
       const stalled = now - lastTick - every;
-      lastTick = now;
       if (stalled > every) {
         this.leases.forgive(stalled);
         this.base.logger.warn({ stalledMs: Math.round(stalled) }, 'leader stalled; lease clocks moved on by the stall');
@@ -151,6 +152,7 @@ export class AttemptKeeper extends EventEmitter<KeeperEvents> {
         lastReconcile = now;
         await this.reconcile().catch((e) => this.base.logger.warn({ err: (e as Error).message }, 'lease reconciliation failed'));
       }
+      lastTick = this.base.clock.monotonic();
     }
     await this.finisher.idle();
   }
