@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import { abortOnSignals, harnessLog, parseOrExit } from '../test/harness-cli.js';
 import { REPO_ROOT } from '../test/procs.js';
 import { parseBenchArgs, USAGE, type BenchOptions, type Mode } from './args.js';
 import { runBacklog } from './backlog.js';
@@ -43,34 +44,7 @@ interface JsonReport {
   error?: string;
 }
 
-const log = (msg: string): void => void process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
-
-function parseOrExit(): BenchOptions {
-  try {
-    const opts = parseBenchArgs(process.argv.slice(2));
-    if (opts.help) {
-      console.log(USAGE);
-      process.exit(0);
-    }
-    return opts;
-  } catch (e) {
-    console.error(`${(e as Error).message}\n${USAGE}`);
-    process.exit(2);
-  }
-}
-
-function onSignals(ctl: AbortController): void {
-  const handler = (sig: NodeJS.Signals): void => {
-    if (ctl.signal.aborted) {
-      log(`second ${sig}: killing everything now`);
-      process.exit(130); // exit hooks kill the taskd processes and both servers
-    }
-    log(`${sig}: stopping and tearing down (again to force)`);
-    ctl.abort();
-  };
-  process.on('SIGINT', handler);
-  process.on('SIGTERM', handler);
-}
+const log = harnessLog('bench');
 
 /** Runs the selected modes one after the other, printing each section; true when all passed their checks. */
 async function runModes(ctx: ModeContext, report: JsonReport): Promise<boolean> {
@@ -86,9 +60,9 @@ async function runModes(ctx: ModeContext, report: JsonReport): Promise<boolean> 
 }
 
 async function main(): Promise<number> {
-  const opts = parseOrExit();
+  const opts = parseOrExit(parseBenchArgs, USAGE);
   const ctl = new AbortController();
-  onSignals(ctl);
+  abortOnSignals(ctl, log);
   const report: JsonReport = { startedAt: new Date().toISOString(), options: opts, results: {} };
   log(opts.events === 'kafka' ? 'starting Postgres, Redis and Kafka' : 'starting Postgres and Redis');
   const servers = await BenchServers.start({ kafka: opts.events === 'kafka' });

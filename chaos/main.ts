@@ -1,43 +1,17 @@
 import { writeFileSync } from 'node:fs';
-import { parseChaosArgs, USAGE, type ChaosOptions } from './args.js';
+import { abortOnSignals, harnessLog, parseOrExit } from '../test/harness-cli.js';
+import { parseChaosArgs, USAGE } from './args.js';
 import { ChaosInterrupted, runChaos } from './harness.js';
 import { OwnServers } from './own-servers.js';
 import { renderSummary } from './report.js';
 
-const log = (msg: string): void => void process.stderr.write(`[chaos ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
-
-function parseOrExit(): ChaosOptions {
-  try {
-    const opts = parseChaosArgs(process.argv.slice(2));
-    if (opts.help) {
-      console.log(USAGE);
-      process.exit(0);
-    }
-    return opts;
-  } catch (e) {
-    console.error(`${(e as Error).message}\n${USAGE}`);
-    process.exit(2);
-  }
-}
-
-function onSignals(ctl: AbortController): void {
-  const handler = (sig: NodeJS.Signals): void => {
-    if (ctl.signal.aborted) {
-      log(`second ${sig}: killing everything now`);
-      process.exit(130); // exit hooks kill the taskd processes and both servers
-    }
-    log(`${sig}: stopping and tearing down (again to force)`);
-    ctl.abort();
-  };
-  process.on('SIGINT', handler);
-  process.on('SIGTERM', handler);
-}
+const log = harnessLog('chaos');
 
 /** `npm run chaos`: a chaos run on private Postgres and Redis; exits 1 on any violation, 130 when interrupted. */
 async function main(): Promise<number> {
-  const opts = parseOrExit();
+  const opts = parseOrExit(parseChaosArgs, USAGE);
   const ctl = new AbortController();
-  onSignals(ctl);
+  abortOnSignals(ctl, log);
   log(`seed ${opts.seed}; starting Postgres and Redis`);
   const servers = await OwnServers.start();
   const killServers = (): void => servers.killNow();
