@@ -6,6 +6,8 @@ import { loadConfig, requireAuthBeyondLoopback } from '../../internal/config/con
 import { systemClock } from '../../internal/shared/clock.js';
 import { createLogger } from '../../internal/shared/logger.js';
 import { migrateDb, openPostgres } from '../../internal/storage/db.js';
+import { Metrics } from '../../internal/observability/metrics.js';
+import { instrumentPool } from '../../internal/observability/instrument.js';
 
 const config = loadConfig();
 const logger = createLogger({ name: 'apiserver', level: config.TASKD_LOG_LEVEL });
@@ -15,7 +17,9 @@ runProcess(logger, async (signal) => {
   const db = openPostgres(config.TASKD_DATABASE_URL, { max: config.TASKD_DATABASE_POOL, onError: (e) => logger.warn({ err: e.message }, 'postgres') });
   try {
     await migrateDb(db);
-    const base = { logger, clock: systemClock };
+    const metrics = new Metrics({ process: 'apiserver', parts: ['rpc', 'api', 'postgres', 'config'] });
+    instrumentPool(metrics, db);
+    const base = { logger, clock: systemClock, metrics };
     const edge = buildRpcEdge(base, config, { db, sharedLimits: true });
     try {
       await serveRoles(base, config, [apiserverRole(base, db, config, edge)], edge, signal);

@@ -11,6 +11,8 @@ import { registerBuiltins, Worker } from '../../internal/sdk/index.js';
 import { systemClock } from '../../internal/shared/clock.js';
 import { createLogger } from '../../internal/shared/logger.js';
 import { migrateDb, openPglite } from '../../internal/storage/db.js';
+import { Metrics } from '../../internal/observability/metrics.js';
+import { instrumentNotifier, instrumentScheduler, instrumentWorker } from '../../internal/observability/instrument.js';
 
 /**
  * The embedded default: apiserver, scheduler, notifier and a worker in one process, on PGlite
@@ -31,16 +33,17 @@ runProcess(logger, async (signal) => {
   const db = await openPglite(dataDir);
   try {
     await migrateDb(db);
-    const base = { logger, clock: systemClock };
+    const metrics = new Metrics({ process: 'dev', parts: ['rpc', 'api', 'scheduler', 'notifier', 'worker', 'config'] });
+    const base = { logger, clock: systemClock, metrics };
     const self = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
     const devConfig = { ...config, TASKD_SCHEDULER_ADDRS: [self] };
     const edge = buildRpcEdge(base, devConfig, { db, sharedLimits: false });
-    const roles = [
-      schedulerRole(base, db, { lock: new MemoryLeaderLock(systemClock), presence: new MemoryPresence() }, devConfig, self),
-      apiserverRole(base, db, devConfig, edge),
-      // No relay runs here: the notifier reads the outbox.
-      notifierRole(base, db, devConfig, { outboxOnly: true }),
-    ];
+    const scheduler = schedulerRole(base, db, { lock: new MemoryLeaderLock(systemClock), presence: new MemoryPresence() }, devConfig, self);
+    // No relay runs here: the notifier reads the outbox.
+    const notifier = notifierRole(base, db, devConfig, { outboxOnly: true });
+    instrumentScheduler(metrics, scheduler.scheduler, db);
+    instrumentNotifier(metrics, notifier.notifier);
+    const roles = [scheduler, apiserverRole(base, db, devConfig, edge), notifier];
     // With authentication on, the in-process worker needs a credential like any other.
     const token = await internalCredential(config, systemClock, {
       role: 'worker', subject: 'dev-worker', fixed: config.TASKD_WORKER_TOKEN, fixedKey: 'TASKD_WORKER_TOKEN', ttlMs: 365 * 24 * 3600_000,
@@ -49,6 +52,7 @@ runProcess(logger, async (signal) => {
       addresses: [self], workerId: 'dev-worker', slots: config.TASKD_WORKER_SLOTS, queues: config.TASKD_WORKER_QUEUES, logger, token,
     });
     registerBuiltins(worker);
+    instrumentWorker(metrics, worker);
     worker.on('connected', (e) => logger.info({ leader: e.address, epoch: e.epoch }, 'worker connected'));
     const workerDone = new Promise<void>((r) => setImmediate(r)).then(() => worker.run(signal));
     await serveRoles(base, devConfig, [...roles, { routes: () => {}, run: () => workerDone, readiness: async () => ({ worker: worker.status.connected }) }], edge, signal, (addr) => {

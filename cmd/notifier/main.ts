@@ -6,6 +6,8 @@ import { loadConfig, requireAuthBeyondLoopback } from '../../internal/config/con
 import { systemClock } from '../../internal/shared/clock.js';
 import { createLogger } from '../../internal/shared/logger.js';
 import { migrateDb, openPostgres } from '../../internal/storage/db.js';
+import { Metrics } from '../../internal/observability/metrics.js';
+import { instrumentNotifier, instrumentPool } from '../../internal/observability/instrument.js';
 
 /**
  * The notifier (docs/notifier.md): consumes events from Kafka (TASKD_KAFKA_BROKERS) or
@@ -19,10 +21,14 @@ runProcess(logger, async (signal) => {
   const db = openPostgres(config.TASKD_DATABASE_URL, { max: config.TASKD_DATABASE_POOL, onError: (e) => logger.warn({ err: e.message }, 'postgres') });
   try {
     await migrateDb(db);
-    const base = { logger, clock: systemClock };
+    const metrics = new Metrics({ process: 'notifier', parts: ['rpc', 'notifier', 'postgres', 'config'] });
+    instrumentPool(metrics, db);
+    const base = { logger, clock: systemClock, metrics };
     const edge = buildRpcEdge(base, config, { db, sharedLimits: false });
     try {
-      await serveRoles(base, config, [notifierRole(base, db, config)], edge, signal);
+      const role = notifierRole(base, db, config);
+      instrumentNotifier(metrics, role.notifier);
+      await serveRoles(base, config, [role], edge, signal);
     } finally {
       await edge.close();
     }

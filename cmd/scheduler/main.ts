@@ -9,6 +9,8 @@ import { RedisLeaderLock } from '../../internal/coordination/redis-leader-lock.j
 import { systemClock } from '../../internal/shared/clock.js';
 import { createLogger } from '../../internal/shared/logger.js';
 import { migrateDb, openPostgres } from '../../internal/storage/db.js';
+import { Metrics } from '../../internal/observability/metrics.js';
+import { instrumentPool, instrumentRelay, instrumentScheduler } from '../../internal/observability/instrument.js';
 
 const config = loadConfig();
 const logger = createLogger({ name: 'scheduler', level: config.TASKD_LOG_LEVEL });
@@ -20,24 +22,32 @@ runProcess(logger, async (signal) => {
     max: config.TASKD_DATABASE_POOL, onError: (e) => logger.warn({ err: e.message }, 'postgres'),
     idleInTransactionTimeoutMs: config.TASKD_LOCK_TTL_MS / 2,
   });
+  const metrics = new Metrics({
+    process: 'scheduler', parts: ['rpc', 'scheduler', 'postgres', 'redis', 'config', ...(config.TASKD_KAFKA_BROKERS ? (['relay'] as const) : [])],
+  });
   const lock = new RedisLeaderLock({
     // A renewal may wait up to half the TTL: the leader's deadline is computed from the send
     // time, so a slow answer is still safe, while a 1 s timeout turned every event-loop
     // stall into a lost renewal and a needless step-down (load test, 1,000 streams).
     url: config.TASKD_REDIS_URL, prefix: config.TASKD_REDIS_PREFIX, commandTimeoutMs: Math.floor(config.TASKD_LOCK_TTL_MS / 2),
     onError: (e) => logger.debug({ err: e.message }, 'redis'),
+    observe: (command, seconds, ok) => metrics.redisCommandDuration.observe({ command, result: ok ? 'ok' : 'error' }, seconds),
   });
   const presence = new RedisPresence({ url: config.TASKD_REDIS_URL, prefix: config.TASKD_REDIS_PREFIX });
   try {
     await migrateDb(db);
-    const base = { logger, clock: systemClock };
+    instrumentPool(metrics, db);
+    const base = { logger, clock: systemClock, metrics };
     const address = advertiseAddress(config.TASKD_ADDR, config.TASKD_ADVERTISE_ADDR);
     // Schedulers take no submissions: the submission limit stays in process (unused).
     const edge = buildRpcEdge(base, config, { db, sharedLimits: false });
     try {
       // With TASKD_KAFKA_BROKERS set, every leadership term also runs the outbox relay.
       const relay = relayFromConfig(base, db, config);
-      await serveRoles(base, config, [schedulerRole(base, db, { lock, presence }, config, address, relay)], edge, signal);
+      const role = schedulerRole(base, db, { lock, presence }, config, address, relay);
+      instrumentScheduler(metrics, role.scheduler, db);
+      if (relay) instrumentRelay(metrics, relay);
+      await serveRoles(base, config, [role], edge, signal);
     } finally {
       await edge.close();
     }

@@ -1,6 +1,8 @@
 import { loadConfig } from '../../internal/config/config.js';
 import { registerBuiltins, startHealthServer, Worker, workerReadiness } from '../../internal/sdk/index.js';
 import { createLogger } from '../../internal/shared/logger.js';
+import { Metrics } from '../../internal/observability/metrics.js';
+import { instrumentWorker } from '../../internal/observability/instrument.js';
 
 const config = loadConfig();
 const logger = createLogger({ name: 'worker', level: config.TASKD_LOG_LEVEL });
@@ -15,9 +17,11 @@ const worker = new Worker({
   logger,
 });
 registerBuiltins(worker);
+const metrics = new Metrics({ process: 'worker', parts: ['worker', 'config'] });
+instrumentWorker(metrics, worker);
 worker.on('connected', (e) => logger.info({ leader: e.address, epoch: e.epoch, sessionId: e.sessionId }, 'worker connected'));
 
-const health = await startHealthServer(config.TASKD_WORKER_HEALTH_ADDR, () => workerReadiness(worker.status));
+const health = await startHealthServer(config.TASKD_WORKER_HEALTH_ADDR, () => workerReadiness(worker.status), metrics);
 logger.info({ health: health.address, workerId: worker.id }, 'worker listening');
 
 const stop = new AbortController();

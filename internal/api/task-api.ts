@@ -101,6 +101,7 @@ export class TaskApi {
     if (violations.length > 0) throw DomainError.invalid(violations);
     const inserted = await this.opts.db.tx((tx) => taskInsertMany(tx, { tasks, now: new Date(now) }));
     const fresh = inserted.filter((r) => !r.existing);
+    for (const r of fresh) this.base.metrics?.tasksSubmitted.inc({ queue: r.task.queue, type: r.task.type });
     const ready = new Set(fresh.filter((r) => r.task.status === 'QUEUED').map((r) => r.task.queue));
     if (ready.size > 0) this.opts.hints.ready([...ready]);
     const due = fresh.filter((r) => r.task.runAt).map((r) => (r.task.runAt as Date).getTime());

@@ -28,6 +28,8 @@ export class WorkflowApi {
       await workflowInsert(tx, { id, wf, now: new Date(now) });
       return workflowGet(tx, { namespace: wf.namespace, id });
     });
+    this.base.metrics?.workflowsSubmitted.inc();
+    for (const t of wf.tasks) this.base.metrics?.tasksSubmitted.inc({ queue: t.task.queue, type: t.task.type });
     const roots = wf.tasks.filter((t) => t.dependsOn.length === 0);
     const ready = [...new Set(roots.filter((t) => !t.task.runAt).map((t) => t.task.queue))];
     if (ready.length > 0) this.opts.hints.ready(ready);

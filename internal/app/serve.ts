@@ -17,7 +17,7 @@ export async function serveRoles(
   const { host, port } = parseHostPort(config.TASKD_ADDR);
   const server = new RpcServer({
     host, port, logger: base.logger, readMaxBytes: config.TASKD_MAX_REQUEST_BYTES,
-    interceptors: edge.interceptors, authenticateHttp: edge.authenticateHttp,
+    interceptors: edge.interceptors, authenticateHttp: edge.authenticateHttp, metrics: base.metrics,
     routes: (r) => {
       roles.forEach((role) => role.routes(r));
       // Last, so it describes exactly what the roles registered.

@@ -44,6 +44,8 @@ export interface AttemptDone {
   attempts: number;
   status: DeliveryStatus;
   error?: string;
+  /** How long the send took. */
+  durationMs: number;
 }
 
 export interface DeliveryLoopEvents {
@@ -123,7 +125,9 @@ export class DeliveryLoop extends EventEmitter<DeliveryLoopEvents> {
 
   /** Sends one claimed delivery and records the outcome; undefined when abandoned (stopping) and given back. */
   private async attempt(d: ClaimedDelivery, signal: AbortSignal): Promise<AttemptDone | undefined> {
+    const sendStart = this.base.clock.monotonic();
     const outcome = await this.send(d, signal);
+    const durationMs = this.base.clock.monotonic() - sendStart;
     const now = this.base.clock.now();
     const db = this.opts.db.orm;
     try {
@@ -137,7 +141,7 @@ export class DeliveryLoop extends EventEmitter<DeliveryLoopEvents> {
         return undefined;
       }
       const done: AttemptDone = {
-        id: d.id, namespace: d.namespace, channel: d.channel, target: d.target, attempts: d.attempts, status: record.status,
+        id: d.id, namespace: d.namespace, channel: d.channel, target: d.target, attempts: d.attempts, status: record.status, durationMs,
         ...(record.status === 'DELIVERED' ? {} : { error: record.error }),
       };
       if (record.status === 'FAILED') this.base.logger.info(done, 'delivery failed');

@@ -15,8 +15,23 @@ import type { AttemptRef, ResultIn } from './messages.js';
 import type { WorkerSession } from './worker-session.js';
 import { workflowPropagate } from '../storage/workflow-store.js';
 
+/** An attempt's end, applied: the task's next status and what ended the attempt. */
+export interface Finished {
+  taskId: string;
+  attempt: number;
+  /** The task's status after it: SUCCEEDED, FAILED, DEAD_LETTERED, or PENDING/QUEUED for a retry. */
+  status: string;
+  queue: string;
+  type: string;
+  runAt: Date | null;
+  /** The failure's kind (e.g. worker_lost, timeout, or the worker's); null on success. */
+  errorKind: string | null;
+  /** From the attempt's start to its end being applied. */
+  durationMs: number;
+}
+
 export interface KeeperEvents {
-  finished: [{ taskId: string; attempt: number; status: string; queue: string; runAt: Date | null }];
+  finished: [Finished];
   lapsed: [{ taskId: string; attempt: number; why: Lapse; session: WorkerSession | undefined }];
   /** The leader itself stalled for `ms`; leases were extended by as much. */
   stalled: [{ ms: number }];
@@ -24,10 +39,14 @@ export interface KeeperEvents {
   released: [{ queues: string[]; dueAtMs: number | null }];
 }
 
+/** A finish on its way to Postgres, with what the 'finished' event reports. */
+type Finishing = Finish & { queue: string; type: string; startedAt: number };
+
 /** A new lease from a claim. */
 export interface LeaseInit extends AttemptRef {
   workerId: string;
   queue: string;
+  type: string;
   retryPolicy: RetryPolicy;
   timeoutMs: number | null;
 }
@@ -40,7 +59,7 @@ export interface LeaseInit extends AttemptRef {
  */
 export class AttemptKeeper extends EventEmitter<KeeperEvents> {
   readonly leases: LeaseTable;
-  private readonly finisher: GroupCommit<Finish & { queue: string }, boolean>;
+  private readonly finisher: GroupCommit<Finishing, boolean>;
 
   constructor(
     private readonly base: Base,
@@ -62,8 +81,9 @@ export class AttemptKeeper extends EventEmitter<KeeperEvents> {
     for (const r of running) {
       const deadlineAt = r.timeoutMs ? mono + (r.attemptStartedAt.getTime() + r.timeoutMs - wall) : Infinity;
       this.leases.add({
-        taskId: r.taskId, attempt: r.attempt, leaseToken: r.leaseToken, workerId: r.workerId, queue: r.queue, retryPolicy: r.retryPolicy,
-        timeoutMs: r.timeoutMs, session: undefined, orphanExpiresAt: expiresAt, finishing: false, deadlineAt,
+        taskId: r.taskId, attempt: r.attempt, leaseToken: r.leaseToken, workerId: r.workerId, queue: r.queue, type: r.type,
+        retryPolicy: r.retryPolicy, timeoutMs: r.timeoutMs, session: undefined, orphanExpiresAt: expiresAt, finishing: false, deadlineAt,
+        startedAt: mono - Math.max(0, wall - r.attemptStartedAt.getTime()),
       });
     }
     return running.length;
@@ -74,7 +94,7 @@ export class AttemptKeeper extends EventEmitter<KeeperEvents> {
     const mono = this.base.clock.monotonic();
     this.leases.add({
       ...init, session, orphanExpiresAt: mono + this.opts.leaseTtlMs, finishing: false,
-      deadlineAt: init.timeoutMs ? mono + init.timeoutMs : Infinity,
+      deadlineAt: init.timeoutMs ? mono + init.timeoutMs : Infinity, startedAt: mono,
     });
     return init.timeoutMs ? new Date(this.base.clock.now() + init.timeoutMs) : null;
   }
@@ -182,8 +202,10 @@ export class AttemptKeeper extends EventEmitter<KeeperEvents> {
     for (const l of leases) if (!live.has(l.taskId) && !l.finishing) this.cancelled(l.taskId, l.attempt, 'no longer running');
   }
 
-  private finishOf(lease: Lease, output: Json | null, error: TaskError | null): Finish & { queue: string } {
-    const base = { taskId: lease.taskId, attempt: lease.attempt, leaseToken: lease.leaseToken, queue: lease.queue };
+  private finishOf(lease: Lease, output: Json | null, error: TaskError | null): Finishing {
+    const base = {
+      taskId: lease.taskId, attempt: lease.attempt, leaseToken: lease.leaseToken, queue: lease.queue, type: lease.type, startedAt: lease.startedAt,
+    };
     if (!error) return { ...base, taskStatus: 'SUCCEEDED', attemptStatus: 'SUCCEEDED', output, error: null, runAt: null };
     const next = afterFailure(lease.retryPolicy, lease.attempt, error, this.base.clock.now());
     return {
@@ -192,7 +214,7 @@ export class AttemptKeeper extends EventEmitter<KeeperEvents> {
     };
   }
 
-  private async writeFinishes(items: (Finish & { queue: string })[]): Promise<boolean[]> {
+  private async writeFinishes(items: Finishing[]): Promise<boolean[]> {
     const now = new Date(this.base.clock.now());
     const { applied, propagation } = await this.opts.db.tx(async (tx) => {
       await leadershipFence(tx, { epoch: this.opts.epoch });
@@ -205,10 +227,14 @@ export class AttemptKeeper extends EventEmitter<KeeperEvents> {
       for (const c of propagation.cancelled) this.cancelled(c.taskId, c.attempt, 'workflow failed');
       this.emit('released', { queues: propagation.readyQueues, dueAtMs: propagation.dueAtMs });
     }
+    const mono = this.base.clock.monotonic();
     for (const f of items) {
       this.leases.delete(f.taskId);
       if (applied.has(f.taskId)) {
-        this.emit('finished', { taskId: f.taskId, attempt: f.attempt, status: f.taskStatus, queue: f.queue, runAt: f.runAt });
+        this.emit('finished', {
+          taskId: f.taskId, attempt: f.attempt, status: f.taskStatus, queue: f.queue, type: f.type, runAt: f.runAt,
+          errorKind: f.error ? f.error.kind : null, durationMs: Math.max(0, mono - f.startedAt),
+        });
       }
     }
     return items.map((f) => applied.has(f.taskId));

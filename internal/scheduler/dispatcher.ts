@@ -45,7 +45,11 @@ export interface WorkerView {
 }
 
 export interface DispatcherEvents {
-  assigned: [{ taskId: string; attempt: number; workerId: string }];
+  /**
+   * An attempt went to a worker. `waitedMs`: how long the task was ready before this
+   * claim; absent when an undelivered attempt is re-sent (not a new dispatch).
+   */
+  assigned: [{ taskId: string; attempt: number; workerId: string; queue: string; type: string; waitedMs?: number }];
 }
 
 /**
@@ -159,7 +163,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
       session.credits--;
       session.send(assignOf(c, c.timeoutMs ? new Date(c.startedAt.getTime() + c.timeoutMs) : null));
       this.base.logger.info({ taskId: c.id, attempt: c.attempt, workerId: session.workerId }, 'undelivered attempt re-sent');
-      this.emit('assigned', { taskId: c.id, attempt: c.attempt, workerId: session.workerId });
+      this.emit('assigned', { taskId: c.id, attempt: c.attempt, workerId: session.workerId, queue: c.queue, type: c.type });
     }
   }
 
@@ -323,10 +327,11 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     session.credits--;
     const ref = { taskId: c.id, attempt: c.attempt, leaseToken: c.leaseToken };
     const deadline = this.keeper.add(
-      { ...ref, workerId: session.workerId, queue: c.queue, retryPolicy: c.retryPolicy, timeoutMs: c.timeoutMs },
+      { ...ref, workerId: session.workerId, queue: c.queue, type: c.type, retryPolicy: c.retryPolicy, timeoutMs: c.timeoutMs },
       session.closedReason ? undefined : session);
     session.send(assignOf(c, deadline));
-    this.emit('assigned', { taskId: c.id, attempt: c.attempt, workerId: session.workerId });
+    const waitedMs = c.readySince ? Math.max(0, this.base.clock.now() - c.readySince.getTime()) : undefined;
+    this.emit('assigned', { taskId: c.id, attempt: c.attempt, workerId: session.workerId, queue: c.queue, type: c.type, waitedMs });
   }
 }
 

@@ -7,6 +7,7 @@ export interface Lease extends AttemptRef {
   /** The worker the attempt was claimed for (Postgres tasks.worker_id). */
   workerId: string | null;
   queue: string;
+  type: string;
   retryPolicy: RetryPolicy;
   timeoutMs: number | null;
   /** The holding session; undefined while orphaned (stream broke, or just taken over). */
@@ -17,6 +18,8 @@ export interface Lease extends AttemptRef {
   finishing: boolean;
   /** Monotonic ms at which the attempt times out; Infinity without a timeout. */
   deadlineAt: number;
+  /** Monotonic ms at which the attempt started (before this term for a lease taken over), for its duration. */
+  startedAt: number;
 }
 
 /** Why a lease ended without a result. */

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import type { LeaderInfo, LeaderLock } from '../coordination/leader-lock.js';
 import type { Presence } from '../coordination/presence.js';
 import { sleep } from '../shared/sleep.js';
@@ -38,17 +39,24 @@ export interface SchedulerOptions {
   termLoops?: ((term: AbortSignal, epoch: number) => Promise<void>)[];
 }
 
+/** Events, for tests and metrics. */
+export interface SchedulerEvents {
+  /** A term began: its dispatcher and schedule runner exist (listeners may subscribe to them). */
+  term: [{ epoch: number; dispatcher: Dispatcher; runner: ScheduleRunner }];
+}
+
 /**
  * A scheduler process's brain: campaigns for leadership and, while it leads, runs a
  * Dispatcher and a ScheduleRunner for the term. Passive instances answer with where the
  * leader is.
  */
-export class Scheduler {
+export class Scheduler extends EventEmitter<SchedulerEvents> {
   readonly elector: LeaderElector;
   private dispatcher: Dispatcher | undefined;
   private runner: ScheduleRunner | undefined;
 
   constructor(private readonly base: Base, readonly opts: SchedulerOptions) {
+    super();
     const db = opts.db;
     this.elector = new LeaderElector(base, {
       lock: opts.lock,
@@ -78,6 +86,7 @@ export class Scheduler {
         });
         this.dispatcher = d;
         this.runner = r;
+        this.emit('term', { epoch, dispatcher: d, runner: r });
         try {
           await runTogether(term, [(s) => d.run(s), (s) => r.run(s), ...(this.opts.termLoops ?? []).map((f) => (s: AbortSignal) => f(s, epoch))]);
         } finally {

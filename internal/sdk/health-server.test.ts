@@ -13,6 +13,7 @@ const status = (s: Partial<WorkerStatus>): WorkerStatus => ({
   leader: undefined,
   epoch: undefined,
   draining: false,
+  slots: 4,
   running: 0,
   unacknowledged: 0,
   ...s,

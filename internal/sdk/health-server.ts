@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseHostPort } from '../config/config.js';
 import type { WorkerStatus } from './worker.js';
+import type { Metrics } from '../observability/metrics.js';
 
 /** Readiness: ready, or why not (one line). */
 export type Readiness = { ready: true; detail?: string } | { ready: false; reason: string };
@@ -16,9 +17,10 @@ export interface HealthServer {
 /**
  * Serves `GET /healthz` (200 `ok` while the process runs) and `GET /readyz` (200 when
  * `readiness()` says ready, else 503 with the reason) over HTTP/1.1 on `addr`
- * (`host:port`; port 0 picks one). Rejects when it cannot listen.
+ * (`host:port`; port 0 picks one); with `metrics`, also `GET /metrics` (Prometheus
+ * text). Rejects when it cannot listen.
  */
-export async function startHealthServer(addr: string, readiness: () => Readiness): Promise<HealthServer> {
+export async function startHealthServer(addr: string, readiness: () => Readiness, metrics?: Metrics): Promise<HealthServer> {
   const { host, port } = parseHostPort(addr, 'TASKD_WORKER_HEALTH_ADDR');
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -27,6 +29,13 @@ export async function startHealthServer(addr: string, readiness: () => Readiness
     };
     if (req.method !== 'GET' && req.method !== 'HEAD') return reply(405, 'method not allowed');
     if (path === '/healthz') return reply(200, 'ok');
+    if (path === '/metrics' && metrics) {
+      void metrics.scrape().then(
+        (text) => res.writeHead(200, { 'content-type': metrics.contentType }).end(text),
+        () => reply(500, 'metrics unavailable'),
+      );
+      return;
+    }
     if (path !== '/readyz') return reply(404, 'not found');
     const r = readiness();
     return r.ready ? reply(200, r.detail ? `ok: ${r.detail}` : 'ok') : reply(503, r.reason);

@@ -46,6 +46,12 @@ export class RunningAttempt {
     this.context = this.buildContext();
   }
 
+  /** Why the handler's signal was aborted (cancelled, deadline, …); undefined while it was not. */
+  get abortedBy(): AbortCause | undefined {
+    const reason: unknown = this.controller.signal.reason;
+    return reason instanceof AttemptAbortedError ? reason.kind : undefined;
+  }
+
   /** Aborts the handler's signal (once; later calls keep the first reason). */
   abort(kind: AbortCause, message: string): void {
     if (!this.controller.signal.aborted) this.controller.abort(new AttemptAbortedError(kind, message));

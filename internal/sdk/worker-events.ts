@@ -21,13 +21,19 @@ export interface NotLeaderEvent {
 export interface AssignedEvent {
   taskId: string;
   attempt: number;
+  type: string;
 }
 
 /** An attempt's handler ended; `ok` when it produced an output. */
 export interface CompletedEvent {
   taskId: string;
   attempt: number;
+  type: string;
   ok: boolean;
+  /** succeeded, failed, or cancelled (the scheduler cancelled it, or its deadline passed: timeout). */
+  outcome: 'succeeded' | 'failed' | 'cancelled' | 'timeout';
+  /** How long the handler ran. */
+  durationMs: number;
 }
 
 /** The scheduler answered a Result. `code` is the gRPC code name of a refusal. */

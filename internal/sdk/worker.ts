@@ -23,6 +23,8 @@ export interface WorkerStatus {
   draining: boolean;
   /** Attempts whose handlers are executing. */
   running: number;
+  /** Most attempts it runs at once now. */
+  slots: number;
   /** Results not yet acknowledged. */
   unacknowledged: number;
 }
@@ -80,6 +82,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       epoch: this.connection?.epoch,
       draining: this.draining,
       running: this.attempts.size,
+      slots: this.opts.slots,
       unacknowledged: this.outbox.size,
     };
   }
@@ -225,17 +228,20 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     const attempt = new RunningAttempt(m, this.outlet, this.opts.clock, this.logger.child(log));
     this.attempts.set(attempt.key, attempt);
     this.logger.debug(log, 'attempt assigned');
-    this.emit('assigned', { taskId: m.attempt.taskId, attempt: m.attempt.attempt });
-    void attempt.execute(handler).then((outcome) => this.finishAttempt(attempt, outcome));
+    this.emit('assigned', { taskId: m.attempt.taskId, attempt: m.attempt.attempt, type: m.type });
+    const started = this.opts.clock.monotonic();
+    void attempt.execute(handler).then((outcome) => this.finishAttempt(attempt, m.type, outcome, this.opts.clock.monotonic() - started));
   }
 
-  private finishAttempt(attempt: RunningAttempt, outcome: AttemptOutcome): void {
+  private finishAttempt(attempt: RunningAttempt, type: string, outcome: AttemptOutcome, durationMs: number): void {
     this.attempts.delete(attempt.key);
     this.credits.release();
     this.outbox.add(attempt.ref, outcome);
     const ok = 'output' in outcome;
     this.logger.debug({ taskId: attempt.ref.taskId, attempt: attempt.ref.attempt, ok }, 'attempt completed');
-    this.emit('completed', { taskId: attempt.ref.taskId, attempt: attempt.ref.attempt, ok });
+    const cause = attempt.abortedBy;
+    const result = ok ? 'succeeded' : cause === 'cancelled' || cause === 'lease_lost' ? 'cancelled' : cause === 'deadline' ? 'timeout' : 'failed';
+    this.emit('completed', { taskId: attempt.ref.taskId, attempt: attempt.ref.attempt, type, ok, outcome: result, durationMs });
     this.notifyIfIdle();
   }
 

@@ -23,6 +23,8 @@ export interface Claimed {
   workflowId: string | null;
   /** For a workflow task: each parent's output by the parent's name. */
   parentOutputs: Record<string, Json>;
+  /** When the task last changed before the claim (it became ready then): for the queue-wait metric. Absent on re-sends. */
+  readySince?: Date;
 }
 
 /**
@@ -43,10 +45,10 @@ export async function taskClaimReady(
   },
 ): Promise<Claimed[]> {
   if (p.slots.length === 0) return [];
-  const r = await rows<ClaimedRow & { slot: number }>(
+  const r = await rows<ClaimedRow & { slot: number; ready_since: Date | string }>(
     ex,
     sql`with picked as (
-          select id, row_number() over () as slot from (${readyTasksQuery({ ...p, limit: p.slots.length })}) c),
+          select id, updated_at as ready_since, row_number() over () as slot from (${readyTasksQuery({ ...p, limit: p.slots.length })}) c),
         slots as (select w, s as slot from unnest(${toPgArray(p.slots)}::text[]) with ordinality as x(w, s)),
         upd as (
           update tasks t set status = 'RUNNING', attempt = t.attempt + 1, lease_token = gen_random_uuid(),
@@ -58,7 +60,7 @@ export async function taskClaimReady(
           where t.id = picked.id
           returning t.id, picked.slot, t.attempt, t.lease_token, t.worker_id, t.namespace, t.type, t.queue, t.payload,
             t.idempotency_key, t.labels, t.timeout_ms, t.retry_policy, t.checkpoint, t.checkpoint_version, t.workflow_id,
-            t.updated_at as began_at,
+            t.updated_at as began_at, picked.ready_since,
             case when t.workflow_id is null then null else (
               select jsonb_object_agg(p.node, coalesce(p.output, 'null'::jsonb)) from task_edges e join tasks p on p.id = e.parent_id
               where e.child_id = t.id) end as parent_outputs),
@@ -67,7 +69,7 @@ export async function taskClaimReady(
           select id, attempt, worker_id, lease_token, 'RUNNING', ${p.epoch}, began_at from upd)
         select * from upd`,
   );
-  return r.map((x) => claimedOf(x, Number(x.slot) - 1));
+  return r.map((x) => ({ ...claimedOf(x, Number(x.slot) - 1), readySince: new Date(x.ready_since) }));
 }
 
 interface ClaimedRow {
@@ -137,7 +139,7 @@ export function readyTasksQuery(p: { queue: string; types: string[]; namespaces?
     ? sql`and id::text < ${uuidFloor(p.agedBefore)} order by id::text`
     : sql`order by priority desc nulls last, id`;
   const scope = p.namespaces ? sql`and namespace = any(${toPgArray(p.namespaces)}::text[])` : sql``;
-  return sql`select id from tasks
+  return sql`select id, updated_at from tasks
     where status = 'QUEUED' and queue = ${p.queue} and type = any(${toPgArray(p.types)}::text[]) ${scope}
     ${order}
     limit ${p.limit}
@@ -255,6 +257,7 @@ export interface RunningAttempt {
   leaseToken: string;
   workerId: string | null;
   queue: string;
+  type: string;
   retryPolicy: RetryPolicy;
   timeoutMs: number | null;
   /** When the current attempt started (wall clock), for its timeout. */
@@ -264,13 +267,13 @@ export interface RunningAttempt {
 /** Every RUNNING task, for a leader rebuilding its lease table at takeover. */
 export async function taskListRunning(ex: Executor): Promise<RunningAttempt[]> {
   const r = await rows<{
-    id: string; attempt: number; lease_token: string; worker_id: string | null; queue: string; retry_policy: RetryPolicy;
+    id: string; attempt: number; lease_token: string; worker_id: string | null; queue: string; type: string; retry_policy: RetryPolicy;
     timeout_ms: number | null; started_at: Date | string;
-  }>(ex, sql`select t.id, t.attempt, t.lease_token, t.worker_id, t.queue, t.retry_policy, t.timeout_ms, a.started_at
+  }>(ex, sql`select t.id, t.attempt, t.lease_token, t.worker_id, t.queue, t.type, t.retry_policy, t.timeout_ms, a.started_at
              from tasks t join attempts a on a.task_id = t.id and a.number = t.attempt
              where t.status = 'RUNNING'`);
   return r.map((x) => ({
-    taskId: x.id, attempt: x.attempt, leaseToken: x.lease_token, workerId: x.worker_id, queue: x.queue,
+    taskId: x.id, attempt: x.attempt, leaseToken: x.lease_token, workerId: x.worker_id, queue: x.queue, type: x.type,
     retryPolicy: x.retry_policy, timeoutMs: x.timeout_ms, attemptStartedAt: new Date(x.started_at),
   }));
 }
@@ -323,4 +326,31 @@ export async function taskCheckpoint(
     return { ok: false, code: 'FAILED_PRECONDITION', version: cur?.checkpoint_version ?? 0 };
   }
   return { ok: false, code: 'ABORTED', version: cur.checkpoint_version };
+}
+
+/** A queue's ready work, for metrics. */
+export interface QueueStats {
+  queue: string;
+  /** QUEUED tasks. */
+  ready: number;
+  /** Age of the longest-ready one (since it last changed), in ms. */
+  oldestReadyMs: number;
+}
+
+/**
+ * Ready tasks per queue and the age of the oldest, as of the statement's start; only
+ * queues with ready work. One pass over index `tasks_ready`'s rows (and their heap, for
+ * the age) under a statement timeout of `timeoutMs`: on a huge backlog a scrape gives up
+ * rather than piling up.
+ */
+export async function taskQueueStats(db: { tx<T>(fn: (tx: Executor) => Promise<T>): Promise<T> }, p: { timeoutMs: number }): Promise<QueueStats[]> {
+  const r = await db.tx(async (tx) => {
+    await tx.execute(sql.raw(`set local statement_timeout = ${Math.max(1, Math.floor(p.timeoutMs))}`));
+    return rows<{ queue: string; ready: number | string; oldest_ms: number | string }>(
+      tx,
+      sql`select queue, count(*) as ready, coalesce(extract(epoch from (now() - min(updated_at))) * 1000, 0) as oldest_ms
+          from tasks where status = 'QUEUED' group by queue`,
+    );
+  });
+  return r.map((x) => ({ queue: x.queue, ready: Number(x.ready), oldestReadyMs: Math.max(0, Number(x.oldest_ms)) }));
 }
