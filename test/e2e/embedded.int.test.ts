@@ -6,6 +6,7 @@ import { logMsg } from '../cluster.js';
 import { connectJson, curl } from '../curl.js';
 import { freePort, reapAll, spawnTaskd } from '../procs.js';
 import { waitFor } from '../wait.js';
+import { scrape } from '../metrics-scrape.js';
 
 const SVC = 'taskd.v1.TaskService';
 
@@ -41,6 +42,16 @@ describe('the embedded default (npm start): PGlite, in-process coordination, one
       return g.json.task.status === 'TASK_STATUS_SUCCEEDED' ? g.json.task : undefined;
     }, 20_000);
     expect(done.output).toEqual({ hello: 'embedded' });
+    // One process plays every role: its /metrics shows the task from submission to the worker.
+    const m = await waitFor('the worker to count the attempt', async () => {
+      const s = await scrape(`127.0.0.1:${port}`);
+      return s.sum('taskd_worker_attempts_total', { outcome: 'succeeded' }) === 1 && s;
+    }, 20_000);
+    expect(m.sum('taskd_tasks_submitted_total')).toBe(1);
+    expect(m.sum('taskd_tasks_dispatched_total')).toBe(1);
+    expect(m.sum('taskd_tasks_completed_total', { status: 'succeeded' })).toBe(1);
+    expect(m.sum('taskd_leader')).toBe(1);
+    expect(m.sum('taskd_rpc_requests_total', { method: 'SubmitTask', code: 'OK' })).toBe(1);
 
     dev.kill('SIGTERM');
     expect((await dev.exited).code).toBe(0);

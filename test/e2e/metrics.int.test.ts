@@ -148,4 +148,22 @@ describe('metrics: every process\'s /metrics matches what happened', () => {
     // The outbox drains: the leader's relay reports no backlog once Kafka has every event.
     await waitFor('the outbox backlog to reach 0', async () => (await scrape(cluster.schedulers[await cluster.leaderIndex()]!.addr)).sum('taskd_outbox_backlog') === 0, 30_000, 200);
   }, 120_000);
+
+  it('after kill -9 of the leader, the standby reports itself leader of a later epoch and the same queue depth; workers count a reconnect', async () => {
+    const old = await cluster.leaderIndex();
+    expect(old).toBeGreaterThanOrEqual(0);
+    const oldEpoch = (await scrape(cluster.schedulers[old]!.addr)).sum('taskd_leader_epoch');
+    cluster.schedulers[old]!.proc.kill('SIGKILL');
+    const next = cluster.schedulers[1 - old]!;
+    const m = await waitFor('the standby to lead with both workers back', async () => {
+      const s = await scrape(next.addr);
+      return s.sum('taskd_leader') === 1 && s.sum('taskd_workers_connected') === 2 && s;
+    }, 30_000, 200);
+    expect(m.sum('taskd_leader_elections_total')).toBe(1);
+    expect(m.sum('taskd_leader_epoch')).toBeGreaterThan(oldEpoch);
+    expect(m.sum('taskd_queue_depth', { queue: 'parked' })).toBe(PARKED);
+    const workers = await Promise.all(workerAddrs.map((a) => scrape(a)));
+    expect(total(workers, 'taskd_worker_reconnects_total')).toBe(2);
+    expect(total(workers, 'taskd_worker_connected')).toBe(2);
+  }, 60_000);
 });
