@@ -16,9 +16,10 @@ export class Kicker {
     w?.();
   }
 
-  /** Waits for a kick, `ms`, or `signal`; returns true when kicked. */
+  /** Waits for a kick, `ms`, or `signal` (at once if it has already aborted); returns true when kicked. */
   async wait(ms: number, signal: AbortSignal): Promise<boolean> {
-    if (!this.kicked) {
+    // An 'abort' listener added after the abort never runs: without this check the wait would take all of `ms`.
+    if (!this.kicked && !signal.aborted) {
       const ctl = new AbortController();
       const onAbort = (): void => ctl.abort();
       signal.addEventListener('abort', onAbort, { once: true });
