@@ -1,11 +1,26 @@
 import { z } from 'zod';
+import { fileKeyOf } from './config-file.js';
+import { describeIssue, gatherConfigInput, settingLabel, settingMessage, type ConfigText } from './config-input.js';
+
+/** What a setting is besides its type: a list, a secret (never echoed in errors), reloaded live. */
+interface SettingTraits {
+  list?: true;
+  secret?: true;
+  live?: true;
+}
+const traits = z.registry<SettingTraits>();
 
 const ms = (def: number) => z.coerce.number().int().positive().default(def);
 const list = (def: string[]) =>
   z
     .string()
     .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
-    .default(def);
+    .default(def)
+    .register(traits, { list: true });
+/** A setting whose value must never appear in an error message. */
+const secret = <T extends z.ZodType>(s: T): T => (traits.add(s, { secret: true }), s);
+/** A setting applied while the process runs when the config file changes (config-watcher.ts). */
+const live = <T extends z.ZodType>(s: T): T => (traits.add(s, { live: true }), s);
 
 /**
  * Every setting taskd reads, as environment variables (`TASKD_*`). Parsed once per
@@ -18,12 +33,13 @@ export const configSchema = z
     TASKD_ADDR: z.string().default('127.0.0.1:8080'),
     /** Address other processes use to reach this scheduler (defaults to http://TASKD_ADDR). */
     TASKD_ADVERTISE_ADDR: z.string().optional(),
-    TASKD_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Reloaded live. */
+    TASKD_LOG_LEVEL: live(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
     /** Postgres connection string (apiserver, scheduler). */
-    TASKD_DATABASE_URL: z.string().optional(),
+    TASKD_DATABASE_URL: secret(z.string().optional()),
     TASKD_DATABASE_POOL: z.coerce.number().int().min(1).max(200).default(10),
     /** Redis URL (scheduler, and apiservers to find the leader). */
-    TASKD_REDIS_URL: z.string().optional(),
+    TASKD_REDIS_URL: secret(z.string().optional()),
     /** Prefix of every Redis key, so clusters can share a Redis. */
     TASKD_REDIS_PREFIX: z.string().default('taskd:'),
     /** Scheduler addresses for workers and apiservers, comma-separated http:// URLs. */
@@ -58,7 +74,8 @@ export const configSchema = z
     /** Largest accepted request body, in bytes. */
     TASKD_MAX_REQUEST_BYTES: ms(32 << 20),
     TASKD_WORKER_ID: z.string().optional(),
-    TASKD_WORKER_SLOTS: z.coerce.number().int().min(1).max(10_000).default(4),
+    /** Attempts a worker runs at once; reloaded live (lowering it never cancels running attempts). */
+    TASKD_WORKER_SLOTS: live(z.coerce.number().int().min(1).max(10_000).default(4)),
     TASKD_WORKER_QUEUES: list(['default']),
     /** Where /healthz, /readyz listen for a worker (it serves no RPCs). */
     TASKD_WORKER_HEALTH_ADDR: z.string().default('127.0.0.1:0'),
@@ -69,7 +86,7 @@ export const configSchema = z
      * secret, a JWKS URL or a JWKS file. Without it a process binds only to loopback.
      */
     /** Shared secret of HS256 JWTs (at least 32 characters). */
-    TASKD_AUTH_HS256_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    TASKD_AUTH_HS256_SECRET: secret(z.string().min(32, 'must be at least 32 characters').optional()),
     /** JWKS URL of RS256/ES256 JWT signing keys (fetched and cached with jose's createRemoteJWKSet). */
     TASKD_AUTH_JWKS_URL: z.url().optional(),
     /** JWKS file of RS256/ES256 JWT signing keys, read at start. */
@@ -85,15 +102,15 @@ export const configSchema = z
     /** How long an API key lookup is cached: a revoked key is refused at most this long after. */
     TASKD_AUTH_API_KEY_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
     /** The apiserver's credential for its link to the scheduler (a SYSTEM JWT or API key); default: minted with the HS256 secret. */
-    TASKD_AUTH_SYSTEM_TOKEN: z.string().optional(),
+    TASKD_AUTH_SYSTEM_TOKEN: secret(z.string().optional()),
     /** A worker's credential (JWT or API key with the worker role), sent on its stream. */
-    TASKD_WORKER_TOKEN: z.string().optional(),
+    TASKD_WORKER_TOKEN: secret(z.string().optional()),
     /** Task submissions per second per namespace (SubmitTask, SubmitTasks, SubmitWorkflow count tasks); 0 = unlimited. */
-    TASKD_SUBMIT_RATE: z.coerce.number().min(0).default(0),
+    TASKD_SUBMIT_RATE: live(z.coerce.number().min(0).default(0)),
     /** Burst of the submission rate limit (bucket size); 0 = one second's worth of TASKD_SUBMIT_RATE. */
-    TASKD_SUBMIT_BURST: z.coerce.number().int().min(0).default(0),
+    TASKD_SUBMIT_BURST: live(z.coerce.number().int().min(0).default(0)),
     /** Open streams (WatchTask, WatchWorkflow, WorkerService.Connect) one identity may hold on one process. */
-    TASKD_MAX_STREAMS_PER_IDENTITY: z.coerce.number().int().min(1).default(1_000),
+    TASKD_MAX_STREAMS_PER_IDENTITY: live(z.coerce.number().int().min(1).default(1_000)),
     /**
      * Kafka bootstrap brokers (host:port, comma-separated). When set, the scheduler leader
      * runs the outbox relay (docs/events.md); when unset there is no relay and the outbox
@@ -103,7 +120,8 @@ export const configSchema = z
       .string()
       .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
       .refine((l) => l.every((b) => /^[^\s:/]+:\d{1,5}$/.test(b)), 'expected host:port[,host:port…]')
-      .optional(),
+      .optional()
+      .register(traits, { list: true }),
     /** Kafka client id of the relay's producer and admin client. */
     TASKD_KAFKA_CLIENT_ID: z.string().min(1).default('taskd'),
     /** Topic of every task, workflow and schedule event (key = aggregate id). */
@@ -148,9 +166,9 @@ export const configSchema = z
     /** Cap of the wait between retries. */
     TASKD_NOTIFIER_MAX_BACKOFF_MS: ms(300_000),
     /** Signs webhooks to tasks' own notify targets (subscriptions have their own secrets); unset: unsigned. */
-    TASKD_NOTIFIER_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+    TASKD_NOTIFIER_WEBHOOK_SECRET: secret(z.string().min(16, 'must be at least 16 characters').optional()),
     /** SMTP server for email notifications: smtp://[user:pass@]host:port or smtps://…; unset: email deliveries fail. */
-    TASKD_SMTP_URL: z.string().regex(/^smtps?:\/\/[^\s]+$/, 'expected smtp://host:port or smtps://host:port').optional(),
+    TASKD_SMTP_URL: secret(z.string().regex(/^smtps?:\/\/[^\s]+$/, 'expected smtp://host:port or smtps://host:port').optional()),
     /** Sender address of notification emails. */
     TASKD_SMTP_FROM: z.string().min(3).default('taskd <taskd@localhost>'),
   })
@@ -158,50 +176,73 @@ export const configSchema = z
 
 export type Config = z.infer<typeof configSchema>;
 
-/**
- * Settings of clients (taskctl's server and token), not of taskd's processes: a shell
- * that exports them for taskctl must still be able to start a server or worker.
- */
-const CLIENT_SETTINGS = new Set(['TASKD_SERVER', 'TASKD_TOKEN']);
+/** The settings a config file may name, which take lists, which are secrets. */
+const SPEC = {
+  keys: Object.keys(configSchema.shape),
+  isList: (key: string) => traitsOf(key).list === true,
+  isSecret: (key: string) => traitsOf(key).secret === true,
+};
+
+function traitsOf(key: string): SettingTraits {
+  const s = (configSchema.shape as Record<string, z.ZodType>)[key];
+  return (s && traits.get(s)) ?? {};
+}
+
+/** Settings applied while a process runs (config-watcher.ts); every other change takes effect after a restart. */
+export const LIVE_SETTINGS: readonly (keyof Config)[] = SPEC.keys.filter((k) => traitsOf(k).live) as (keyof Config)[];
+
+/** The key a config file uses for a setting: `TASKD_WORKER_SLOTS` → `worker_slots`. */
+export const configFileKey = fileKeyOf;
+
+/** Options of {@link loadConfig}. */
+export interface LoadConfigOptions {
+  /** A process's own defaults (`TASKD_*` → text), below the file and the environment. */
+  defaults?: Record<string, string>;
+  /** The config file's text when the caller has read it already (the watcher compares it with the last). */
+  fileText?: ConfigText;
+}
 
 /**
- * Parses `env` (default `process.env`): every `TASKD_*` variable is checked, except the
- * client settings `TASKD_SERVER` and `TASKD_TOKEN`; others are ignored. Throws an Error whose message names each bad key and why.
+ * Loads the settings: the process's `defaults`, then the YAML file `env.TASKD_CONFIG_FILE`
+ * names (keys are the settings' names without `TASKD_`, in lower case; docs/config.md),
+ * then every `TASKD_*` variable of `env` (default `process.env`), each overriding the one
+ * before key by key, all through the one schema. Skipped: `TASKD_TEST_*` and the client
+ * settings `TASKD_SERVER` and `TASKD_TOKEN`. Throws an Error beginning "invalid
+ * configuration:" that names each bad setting where it was written (`TASKD_X`, or
+ * `path:line: x`), the rule and the value received (never a secret's), and the closest
+ * known name for an unknown one.
  */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const picked: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) {
-    if (k.startsWith('TASKD_') && v !== undefined && !k.startsWith('TASKD_TEST_') && !CLIENT_SETTINGS.has(k)) picked[k] = v;
-  }
-  const parsed = configSchema.safeParse(picked);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => {
-      if (i.code === 'unrecognized_keys') return `unknown setting ${i.keys.join(', ')}`;
-      return `${i.path.join('.')}: ${i.message}`;
-    });
-    throw new Error(`invalid configuration: ${lines.join('; ')}`);
-  }
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadConfigOptions = {}): Config {
+  const input = gatherConfigInput(env, opts.defaults ?? {}, SPEC, opts.fileText);
+  if (input.problems.length > 0) throw configError(input.problems);
+  const parsed = configSchema.safeParse(input.values, { error: settingMessage });
+  if (!parsed.success) throw configError(parsed.error.issues.flatMap((i) => describeIssue(i, input, SPEC)));
   const c = parsed.data;
+  const n = (key: keyof Config): string => settingLabel(input, key);
   if (c.TASKD_LOCK_RENEW_MS * 3 > c.TASKD_LOCK_TTL_MS) {
-    throw new Error('invalid configuration: TASKD_LOCK_RENEW_MS must be at most a third of TASKD_LOCK_TTL_MS');
+    throw configError([`${n('TASKD_LOCK_RENEW_MS')} must be at most a third of ${n('TASKD_LOCK_TTL_MS')}`]);
   }
   if (c.TASKD_HEARTBEAT_MS * 2 > c.TASKD_LEASE_TTL_MS) {
-    throw new Error('invalid configuration: TASKD_HEARTBEAT_MS must be at most half of TASKD_LEASE_TTL_MS');
+    throw configError([`${n('TASKD_HEARTBEAT_MS')} must be at most half of ${n('TASKD_LEASE_TTL_MS')}`]);
   }
   if (c.TASKD_KAFKA_EVENTS_TOPIC === c.TASKD_KAFKA_DEAD_LETTERS_TOPIC) {
-    throw new Error(`invalid configuration: TASKD_KAFKA_EVENTS_TOPIC and TASKD_KAFKA_DEAD_LETTERS_TOPIC must differ (both "${c.TASKD_KAFKA_EVENTS_TOPIC}")`);
+    throw configError([`${n('TASKD_KAFKA_EVENTS_TOPIC')} and ${n('TASKD_KAFKA_DEAD_LETTERS_TOPIC')} must differ (both "${c.TASKD_KAFKA_EVENTS_TOPIC}")`]);
   }
   if (c.TASKD_NOTIFIER_INITIAL_BACKOFF_MS > c.TASKD_NOTIFIER_MAX_BACKOFF_MS) {
-    throw new Error('invalid configuration: TASKD_NOTIFIER_INITIAL_BACKOFF_MS must be at most TASKD_NOTIFIER_MAX_BACKOFF_MS');
+    throw configError([`${n('TASKD_NOTIFIER_INITIAL_BACKOFF_MS')} must be at most ${n('TASKD_NOTIFIER_MAX_BACKOFF_MS')}`]);
   }
   if (c.TASKD_AUTH_JWKS_URL && c.TASKD_AUTH_JWKS_FILE) {
-    throw new Error('invalid configuration: set one of TASKD_AUTH_JWKS_URL and TASKD_AUTH_JWKS_FILE, not both');
+    throw configError([`set one of ${n('TASKD_AUTH_JWKS_URL')} and ${n('TASKD_AUTH_JWKS_FILE')}, not both`]);
   }
   const symmetric = c.TASKD_AUTH_JWKS_ALGORITHMS.filter((a) => !/^(RS|PS|ES)(256|384|512)$|^EdDSA$/.test(a));
   if (symmetric.length > 0) {
-    throw new Error(`invalid configuration: TASKD_AUTH_JWKS_ALGORITHMS: ${symmetric.join(', ')} not allowed (asymmetric algorithms only: RS*, PS*, ES*, EdDSA)`);
+    throw configError([`${n('TASKD_AUTH_JWKS_ALGORITHMS')}: ${symmetric.join(', ')} not allowed (asymmetric algorithms only: RS*, PS*, ES*, EdDSA)`]);
   }
   return c;
+}
+
+function configError(problems: string[]): Error {
+  return new Error(`invalid configuration: ${problems.join('; ')}`);
 }
 
 /** True when authentication is configured: an HS256 secret, a JWKS URL or a JWKS file. */
