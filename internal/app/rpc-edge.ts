@@ -7,7 +7,8 @@ import type { RoleName } from '../auth/identity.js';
 import { authEnabled, type Config } from '../config/config.js';
 import { RedisSubmitLimiter } from '../limits/redis-submit-limiter.js';
 import { StreamCap } from '../limits/stream-cap.js';
-import { MemorySubmitLimiter, type SubmitLimiter } from '../limits/submit-limiter.js';
+import { MemorySubmitLimiter } from '../limits/submit-limiter.js';
+import { SubmitRateLimit } from '../limits/submit-rate-limit.js';
 import { authInterceptor } from '../rpc/auth-interceptor.js';
 import { limitsInterceptor } from '../rpc/limits-interceptor.js';
 import type { Base } from '../shared/base.js';
@@ -20,6 +21,8 @@ export interface RpcEdge {
   authenticator: Authenticator;
   /** For plain HTTP resources (e.g. /openapi.json): any authenticated identity. */
   authenticateHttp: (headers: Headers) => Promise<void>;
+  /** Applies changed limits (a config reload) to the next RPC on; open streams are never closed for it. */
+  setLimits(c: Pick<Config, 'TASKD_SUBMIT_RATE' | 'TASKD_SUBMIT_BURST' | 'TASKD_MAX_STREAMS_PER_IDENTITY'>): void;
   close(): Promise<void>;
 }
 
@@ -27,7 +30,8 @@ export interface RpcEdge {
  * Builds the edge from the config: JWT verification when a verifier is configured (else
  * everyone is anonymous: loopback only, see requireAuthBeyondLoopback), API keys from
  * `db`, the submission rate limit (in Redis when TASKD_REDIS_URL is set and `sharedLimits`,
- * else in process) and the open-stream cap.
+ * else in process) and the open-stream cap. The limits can change while it serves
+ * (`setLimits`); a limit turned on from 0 builds its limiter then.
  */
 export function buildRpcEdge(base: Base, config: Config, opts: { db?: Db; sharedLimits: boolean }): RpcEdge {
   const jwt = authEnabled(config)
@@ -40,26 +44,26 @@ export function buildRpcEdge(base: Base, config: Config, opts: { db?: Db; shared
     : undefined;
   const apiKeys = opts.db ? new ApiKeyVerifier({ db: opts.db, cacheMs: config.TASKD_AUTH_API_KEY_CACHE_MS, clock: base.clock }) : undefined;
   const authenticator = new Authenticator({ jwt, apiKeys });
-  const submit = submitLimiter(base, config, opts.sharedLimits);
+  const redisUrl = opts.sharedLimits ? config.TASKD_REDIS_URL : undefined;
+  const submit = new SubmitRateLimit(
+    (limit) => redisUrl
+      ? new RedisSubmitLimiter(limit, { url: redisUrl, prefix: config.TASKD_REDIS_PREFIX, logger: base.logger })
+      : new MemorySubmitLimiter(limit, base.clock),
+    { rate: config.TASKD_SUBMIT_RATE, burst: config.TASKD_SUBMIT_BURST },
+  );
+  const streams = new StreamCap(config.TASKD_MAX_STREAMS_PER_IDENTITY);
   return {
-    interceptors: [authInterceptor(authenticator), limitsInterceptor({ submit, streams: new StreamCap(config.TASKD_MAX_STREAMS_PER_IDENTITY) })],
+    interceptors: [authInterceptor(authenticator), limitsInterceptor({ submit, streams })],
     authenticator,
     authenticateHttp: async (headers) => {
       await authenticator.authenticate(headers);
     },
-    close: async () => {
-      if (submit instanceof RedisSubmitLimiter) await submit.close();
+    setLimits: (c) => {
+      submit.set({ rate: c.TASKD_SUBMIT_RATE, burst: c.TASKD_SUBMIT_BURST });
+      streams.setMax(c.TASKD_MAX_STREAMS_PER_IDENTITY);
     },
+    close: () => submit.close(),
   };
-}
-
-function submitLimiter(base: Base, config: Config, shared: boolean): SubmitLimiter | undefined {
-  if (config.TASKD_SUBMIT_RATE <= 0) return undefined;
-  const limit = { rate: config.TASKD_SUBMIT_RATE, burst: config.TASKD_SUBMIT_BURST || Math.max(1, Math.ceil(config.TASKD_SUBMIT_RATE)) };
-  if (shared && config.TASKD_REDIS_URL) {
-    return new RedisSubmitLimiter(limit, { url: config.TASKD_REDIS_URL, prefix: config.TASKD_REDIS_PREFIX, logger: base.logger });
-  }
-  return new MemorySubmitLimiter(limit, base.clock);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import type { Logger } from '../shared/logger.js';
-import type { RateLimit, SubmitLimiter, TakeOutcome } from './submit-limiter.js';
+import { checkRateLimit, type RateLimit, type SubmitLimiter, type TakeOutcome } from './submit-limiter.js';
 
 const TOKEN_BUCKET = readFileSync(new URL('./lua/token-bucket.lua', import.meta.url), 'utf8');
 
@@ -15,15 +15,25 @@ type ScriptedRedis = Redis & { tokenBucket(...args: (string | number)[]): Promis
  */
 export class RedisSubmitLimiter implements SubmitLimiter {
   private readonly redis: ScriptedRedis;
+  private current: RateLimit;
 
-  constructor(readonly limit: RateLimit, private readonly opts: { url: string; prefix: string; logger: Logger; timeoutMs?: number }) {
-    if (!(limit.rate > 0) || !(limit.burst >= 1)) throw new Error(`RedisSubmitLimiter: rate must be > 0 and burst >= 1, got ${limit.rate}/${limit.burst}`);
+  constructor(limit: RateLimit, private readonly opts: { url: string; prefix: string; logger: Logger; timeoutMs?: number }) {
+    this.current = checkRateLimit(limit, 'RedisSubmitLimiter');
     this.redis = new Redis(opts.url, {
       commandTimeout: opts.timeoutMs ?? 500, maxRetriesPerRequest: 1, enableOfflineQueue: false,
       retryStrategy: (times) => Math.min(50 * 2 ** times, 1_000),
     }) as ScriptedRedis;
     this.redis.on('error', (e) => opts.logger.debug({ err: e.message }, 'redis (rate limit)'));
     this.redis.defineCommand('tokenBucket', { lua: TOKEN_BUCKET });
+  }
+
+  get limit(): RateLimit {
+    return this.current;
+  }
+
+  /** The script gets the rate and burst with every take: a change reaches every bucket at once. */
+  setLimit(limit: RateLimit): void {
+    this.current = checkRateLimit(limit, 'RedisSubmitLimiter');
   }
 
   async take(costs: Map<string, number>): Promise<TakeOutcome> {

@@ -1,13 +1,24 @@
 /**
  * Counts open streams per identity on this process and refuses more than `max`.
  * `open` returns a release function (idempotent), or undefined when the identity is at
- * its cap.
+ * its cap. Lowering `max` (setMax) closes nothing: an identity above it opens no more
+ * until it is below.
  */
 export class StreamCap {
   private readonly counts = new Map<string, number>();
+  private cap: number;
 
-  constructor(readonly max: number) {
-    if (!Number.isInteger(max) || max < 1) throw new Error(`StreamCap: max must be an integer >= 1, got ${max}`);
+  constructor(max: number) {
+    this.cap = checkMax(max);
+  }
+
+  get max(): number {
+    return this.cap;
+  }
+
+  /** Throws unless `max` is an integer >= 1. */
+  setMax(max: number): void {
+    this.cap = checkMax(max);
   }
 
   open(who: string): (() => void) | undefined {
@@ -28,4 +39,9 @@ export class StreamCap {
   count(who: string): number {
     return this.counts.get(who) ?? 0;
   }
+}
+
+function checkMax(max: number): number {
+  if (!Number.isInteger(max) || max < 1) throw new Error(`StreamCap: max must be an integer >= 1, got ${max}`);
+  return max;
 }

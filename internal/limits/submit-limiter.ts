@@ -13,11 +13,19 @@ export type TakeOutcome =
 
 /**
  * Token buckets of task submissions, one per namespace. `take` removes `cost` tokens
- * from every named bucket, all or none.
+ * from every named bucket, all or none. `setLimit` changes the rate and burst of every
+ * bucket from its next take on (a bucket keeps its tokens, up to the new burst).
  */
 export interface SubmitLimiter {
   readonly limit: RateLimit;
+  setLimit(limit: RateLimit): void;
   take(costs: Map<string, number>): Promise<TakeOutcome>;
+}
+
+/** Throws naming `who` unless `rate` > 0 and `burst` >= 1. */
+export function checkRateLimit(limit: RateLimit, who: string): RateLimit {
+  if (!(limit.rate > 0) || !(limit.burst >= 1)) throw new Error(`${who}: rate must be > 0 and burst >= 1, got ${limit.rate}/${limit.burst}`);
+  return limit;
 }
 
 /**
@@ -42,8 +50,18 @@ export function waitFor(tokens: number, cost: number, rate: number): number {
 export class MemorySubmitLimiter implements SubmitLimiter {
   private readonly buckets = new Map<string, { tokens: number; atMs: number }>();
 
-  constructor(readonly limit: RateLimit, private readonly clock: Clock) {
-    if (!(limit.rate > 0) || !(limit.burst >= 1)) throw new Error(`MemorySubmitLimiter: rate must be > 0 and burst >= 1, got ${limit.rate}/${limit.burst}`);
+  private current: RateLimit;
+
+  constructor(limit: RateLimit, private readonly clock: Clock) {
+    this.current = checkRateLimit(limit, 'MemorySubmitLimiter');
+  }
+
+  get limit(): RateLimit {
+    return this.current;
+  }
+
+  setLimit(limit: RateLimit): void {
+    this.current = checkRateLimit(limit, 'MemorySubmitLimiter');
   }
 
   async take(costs: Map<string, number>): Promise<TakeOutcome> {

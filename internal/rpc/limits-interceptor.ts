@@ -26,16 +26,18 @@ const SUBMISSIONS = new Map<DescMethod, (m: unknown) => Map<string, number>>([
 /**
  * Limits after authentication (it reads the identity the auth interceptor left):
  * - submissions (SubmitTask, SubmitTasks, SubmitWorkflow, by tasks created) per
- *   namespace, by `submit` when configured: RESOURCE_EXHAUSTED naming the namespace and
- *   the limit, with a google.rpc.RetryInfo delay;
+ *   namespace, by `submit`'s limiter while one is active (it may change between calls):
+ *   RESOURCE_EXHAUSTED naming the namespace and the limit, with a google.rpc.RetryInfo
+ *   delay;
  * - open server and bidi streams (WatchTask, WatchWorkflow, WorkerService.Connect, …)
  *   per authenticated identity on this process, by `streams`: RESOURCE_EXHAUSTED naming
  *   the cap.
  */
-export function limitsInterceptor(opts: { submit?: SubmitLimiter; streams: StreamCap }): Interceptor {
+export function limitsInterceptor(opts: { submit: { readonly active: SubmitLimiter | undefined }; streams: StreamCap }): Interceptor {
   return (next) => async (req) => {
-    const cost = opts.submit && !req.stream ? SUBMISSIONS.get(req.method)?.(req.message) : undefined;
-    if (cost && opts.submit) await admit(opts.submit, cost);
+    const limiter = req.stream ? undefined : opts.submit.active;
+    const cost = limiter ? SUBMISSIONS.get(req.method)?.(req.message) : undefined;
+    if (cost && limiter) await admit(limiter, cost);
     const kind = req.method.methodKind;
     const identity = req.contextValues.get(IDENTITY);
     // Without authentication (loopback only) everyone is one identity: a cap per identity
