@@ -82,7 +82,7 @@ async function readInbound(it: AsyncIterator<ConnectRequest>, d: Dispatcher, s: 
       const m = r.value.msg;
       switch (m.case) {
         case 'credit':
-          if (m.value.slots > 0) d.credit(s, m.value.slots);
+          d.credit(s, m.value.slots, m.value.totalSlots);
           break;
         case 'heartbeat':
           d.heartbeat(s);

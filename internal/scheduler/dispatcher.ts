@@ -175,9 +175,15 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     this.base.logger.info({ workerId: session.workerId, session: session.id, reason }, 'worker detached');
   }
 
-  credit(session: WorkerSession, slots: number): void {
+  /**
+   * A Credit: `slots` more assignments, or fewer when negative (unused credit taken back,
+   * never below zero: assignments already sent stand); `totalSlots` when the worker's
+   * slot count changed while connected.
+   */
+  credit(session: WorkerSession, slots: number, totalSlots?: number): void {
     this.seen(session);
-    session.credits += slots;
+    if (totalSlots !== undefined && totalSlots > 0) session.slots = totalSlots;
+    session.credits = Math.max(0, session.credits + slots);
     this.flushUndelivered(session);
     this.kicker.kick();
   }
@@ -223,7 +229,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
   describe(): { workers: WorkerView[]; leases: number } {
     const now = this.base.clock.monotonic();
     const workers = [...this.sessions.values()].map((s) => ({
-      workerId: s.workerId, sessionId: s.id, queues: s.hello.queues, taskTypes: s.hello.taskTypes, slots: s.hello.slots,
+      workerId: s.workerId, sessionId: s.id, queues: s.hello.queues, taskTypes: s.hello.taskTypes, slots: s.slots,
       credits: s.credits, running: s.held.size, draining: s.draining, idleMs: Math.max(0, now - s.lastSeen), labels: s.hello.labels,
       namespaces: s.hello.namespaces,
     }));

@@ -13,6 +13,8 @@ export class WorkerSession {
   readonly out = new AsyncQueue<ToWorker>();
   /** Assignments the worker has granted and not yet received. */
   credits = 0;
+  /** The worker's slots: from its Hello, then from any Credit that carries a new total. */
+  slots: number;
   draining = false;
   /** Task ids of the attempts this session holds. */
   readonly held = new Set<string>();
@@ -30,6 +32,7 @@ export class WorkerSession {
 
   constructor(readonly hello: HelloIn, now: number) {
     this.lastSeen = now;
+    this.slots = hello.slots;
     this.groupKey = `${[...hello.queues].sort().join(',')}|${[...hello.taskTypes].sort().join(',')}|${[...hello.namespaces].sort().join(',')}`;
   }
 

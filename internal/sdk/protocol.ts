@@ -35,7 +35,8 @@ export type WorkerMessage =
       labels: Record<string, string>;
       running: AttemptRef[];
     }
-  | { kind: 'credit'; slots: number }
+  /** `slots` more Assigns (fewer when negative); `totalSlots` when the worker's slots changed. */
+  | { kind: 'credit'; slots: number; totalSlots?: number }
   | { kind: 'heartbeat' }
   | { kind: 'checkpoint'; attempt: AttemptRef; data: JsonValue; expectedVersion: number }
   | { kind: 'result'; attempt: AttemptRef; outcome: AttemptOutcome }

@@ -37,7 +37,7 @@ export function encodeWorkerMessage(msg: WorkerMessage): ConnectRequest {
       return create(ConnectRequestSchema, { msg: { case: 'hello', value: { ...rest, running: running.map(refToProto) } } });
     }
     case 'credit':
-      return create(ConnectRequestSchema, { msg: { case: 'credit', value: { slots: msg.slots } } });
+      return create(ConnectRequestSchema, { msg: { case: 'credit', value: { slots: msg.slots, totalSlots: msg.totalSlots } } });
     case 'heartbeat':
       return create(ConnectRequestSchema, { msg: { case: 'heartbeat', value: {} } });
     case 'draining':

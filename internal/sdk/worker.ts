@@ -44,7 +44,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   private readonly addresses: AddressBook;
   private readonly stopLoop = new AbortController();
   private readonly outlet: Outlet = { send: (m: WorkerMessage) => this.session?.send(m) ?? false };
-  private readonly credits = new CreditLedger(this.outlet);
+  private readonly credits: CreditLedger;
   private readonly outbox: ResultOutbox;
   private readonly idleWaiters = new Set<() => void>();
   private readonly host: SessionHost = {
@@ -66,6 +66,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     this.opts = resolveWorkerOptions(options);
     this.addresses = new AddressBook(this.opts.addresses);
     this.logger = this.opts.logger.child({ component: 'worker', workerId: this.opts.workerId });
+    this.credits = new CreditLedger(this.outlet, () => this.attempts.size, this.opts.slots);
     this.outbox = new ResultOutbox(this.outlet, this.logger, this.stopLoop.signal);
   }
 
@@ -94,6 +95,19 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     if (this.handlers.has(type)) throw new Error(`Worker.register: a handler for "${type}" is already registered`);
     this.handlers.set(type, handler);
     return this;
+  }
+
+  /**
+   * Changes how many attempts the worker runs at once, while it runs: more slots are
+   * offered to the scheduler at once; fewer take back unused credit and start nothing new
+   * until the running attempts are below the new number (none is cancelled). The
+   * scheduler's view (ClusterService) follows. Throws when `slots` is not an integer >= 1.
+   */
+  setSlots(slots: number): void {
+    const from = this.opts.slots;
+    this.credits.resize(slots);
+    this.opts.slots = slots;
+    if (from !== slots) this.logger.info({ from, to: slots, running: this.attempts.size }, 'worker slots changed');
   }
 
   /**
@@ -183,7 +197,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       this.credits.reset();
       session.send({ kind: 'draining' });
     } else {
-      this.credits.start(this.opts.slots - this.attempts.size);
+      this.credits.start();
     }
     this.logger.debug({ ...this.connection }, 'welcomed by scheduler');
     this.emit('connected', { ...this.connection });
@@ -213,7 +227,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   private handleAssign(m: AssignMessage): void {
     const log = { taskId: m.attempt.taskId, attempt: m.attempt.attempt, type: m.type };
     if (this.attempts.has(attemptKey(m.attempt))) return void this.logger.warn(log, 'duplicate Assign ignored');
-    if (!this.credits.take() || this.attempts.size >= this.opts.slots) {
+    if (!this.credits.take()) {
       this.logger.error(log, 'protocol violation: Assign beyond the credits granted; failing the attempt');
       const message = 'worker had no free slot: the scheduler assigned beyond its credits';
       return this.outbox.add(m.attempt, { error: { message, kind: 'protocol', retryable: true } });
