@@ -6,11 +6,13 @@ import { loadConfig, requireAuthBeyondLoopback } from '../../internal/config/con
 import { systemClock } from '../../internal/shared/clock.js';
 import { createLogger } from '../../internal/shared/logger.js';
 import { migrateDb, openPostgres } from '../../internal/storage/db.js';
+import { startTracing } from '../../internal/observability/tracing.js';
 import { Metrics } from '../../internal/observability/metrics.js';
 import { instrumentPool } from '../../internal/observability/instrument.js';
 
 const config = loadConfig();
 const logger = createLogger({ name: 'apiserver', level: config.TASKD_LOG_LEVEL });
+const tracing = startTracing(config, { serviceName: 'taskd-apiserver', logger });
 runProcess(logger, async (signal) => {
   if (!config.TASKD_DATABASE_URL) throw new Error('invalid configuration: TASKD_DATABASE_URL is required');
   requireAuthBeyondLoopback(config, 'the apiserver');
@@ -27,6 +29,7 @@ runProcess(logger, async (signal) => {
       await edge.close();
     }
   } finally {
+    await tracing.shutdown();
     await db.close();
   }
 });

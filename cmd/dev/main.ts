@@ -11,6 +11,7 @@ import { registerBuiltins, Worker } from '../../internal/sdk/index.js';
 import { systemClock } from '../../internal/shared/clock.js';
 import { createLogger } from '../../internal/shared/logger.js';
 import { migrateDb, openPglite } from '../../internal/storage/db.js';
+import { startTracing } from '../../internal/observability/tracing.js';
 import { Metrics } from '../../internal/observability/metrics.js';
 import { instrumentNotifier, instrumentScheduler, instrumentWorker } from '../../internal/observability/instrument.js';
 
@@ -21,6 +22,7 @@ import { instrumentNotifier, instrumentScheduler, instrumentWorker } from '../..
  */
 const config = loadConfig({ TASKD_LOCK_TTL_MS: '3000', TASKD_LOCK_RENEW_MS: '500', TASKD_POLL_MS: '250', ...process.env });
 const logger = createLogger({ name: 'taskd-dev', level: config.TASKD_LOG_LEVEL });
+const tracing = startTracing(config, { serviceName: 'taskd-dev', logger });
 const { host, port } = parseHostPort(config.TASKD_ADDR);
 if (!authEnabled(config) && host !== '127.0.0.1' && host !== 'localhost' && host !== '::1') {
   logger.fatal({ addr: config.TASKD_ADDR }, 'the embedded default runs without authentication and binds only to loopback; set TASKD_ADDR=127.0.0.1:PORT');
@@ -64,6 +66,7 @@ runProcess(logger, async (signal) => {
     });
     await edge.close();
   } finally {
+    await tracing.shutdown();
     await db.close();
   }
 });

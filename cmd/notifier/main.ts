@@ -6,6 +6,7 @@ import { loadConfig, requireAuthBeyondLoopback } from '../../internal/config/con
 import { systemClock } from '../../internal/shared/clock.js';
 import { createLogger } from '../../internal/shared/logger.js';
 import { migrateDb, openPostgres } from '../../internal/storage/db.js';
+import { startTracing } from '../../internal/observability/tracing.js';
 import { Metrics } from '../../internal/observability/metrics.js';
 import { instrumentNotifier, instrumentPool } from '../../internal/observability/instrument.js';
 
@@ -15,6 +16,7 @@ import { instrumentNotifier, instrumentPool } from '../../internal/observability
  */
 const config = loadConfig();
 const logger = createLogger({ name: 'notifier', level: config.TASKD_LOG_LEVEL });
+const tracing = startTracing(config, { serviceName: 'taskd-notifier', logger });
 runProcess(logger, async (signal) => {
   if (!config.TASKD_DATABASE_URL) throw new Error('invalid configuration: TASKD_DATABASE_URL is required');
   requireAuthBeyondLoopback(config, 'the notifier');
@@ -33,6 +35,7 @@ runProcess(logger, async (signal) => {
       await edge.close();
     }
   } finally {
+    await tracing.shutdown();
     await db.close();
   }
 });

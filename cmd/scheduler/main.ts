@@ -9,11 +9,13 @@ import { RedisLeaderLock } from '../../internal/coordination/redis-leader-lock.j
 import { systemClock } from '../../internal/shared/clock.js';
 import { createLogger } from '../../internal/shared/logger.js';
 import { migrateDb, openPostgres } from '../../internal/storage/db.js';
+import { startTracing } from '../../internal/observability/tracing.js';
 import { Metrics } from '../../internal/observability/metrics.js';
 import { instrumentPool, instrumentRelay, instrumentScheduler } from '../../internal/observability/instrument.js';
 
 const config = loadConfig();
 const logger = createLogger({ name: 'scheduler', level: config.TASKD_LOG_LEVEL });
+const tracing = startTracing(config, { serviceName: 'taskd-scheduler', logger });
 runProcess(logger, async (signal) => {
   if (!config.TASKD_DATABASE_URL) throw new Error('invalid configuration: TASKD_DATABASE_URL is required');
   if (!config.TASKD_REDIS_URL) throw new Error('invalid configuration: TASKD_REDIS_URL is required');
@@ -52,6 +54,7 @@ runProcess(logger, async (signal) => {
       await edge.close();
     }
   } finally {
+    await tracing.shutdown();
     await presence.close();
     await lock.close();
     await db.close();

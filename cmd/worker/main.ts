@@ -1,11 +1,13 @@
 import { loadConfig } from '../../internal/config/config.js';
 import { registerBuiltins, startHealthServer, Worker, workerReadiness } from '../../internal/sdk/index.js';
 import { createLogger } from '../../internal/shared/logger.js';
+import { startTracing } from '../../internal/observability/tracing.js';
 import { Metrics } from '../../internal/observability/metrics.js';
 import { instrumentWorker } from '../../internal/observability/instrument.js';
 
 const config = loadConfig();
 const logger = createLogger({ name: 'worker', level: config.TASKD_LOG_LEVEL });
+const tracing = startTracing(config, { serviceName: 'taskd-worker', logger });
 
 const worker = new Worker({
   addresses: config.TASKD_SCHEDULER_ADDRS,
@@ -38,4 +40,6 @@ process.on('SIGINT', onSignal);
 
 await worker.run(stop.signal);
 await health.close();
+// After the last result went out: its execute span is among those flushed.
+await tracing.shutdown();
 logger.info('worker stopped');

@@ -1,7 +1,8 @@
 import { v7 as uuidv7 } from 'uuid';
 import { replayTaskOf, type DeadLetter } from '../domain/dead-letter.js';
 import { DomainError, type FieldViolation } from '../domain/errors.js';
-import type { Task } from '../domain/task.js';
+import { withOrigin, type Task } from '../domain/task.js';
+import { ATTR, inSubmitSpan } from '../observability/spans.js';
 import type { Base } from '../shared/base.js';
 import { isUuid } from '../shared/is-uuid.js';
 import type { Db } from '../storage/db.js';
@@ -71,11 +72,11 @@ export class DeadLetterApi {
    * most once: a second replay throws `failed_precondition` naming the first replay's
    * task. Throws `invalid` (id) or `not_found`.
    */
-  async replay(namespace: string, id: string): Promise<Replayed> {
+  async replay(namespace: string, id: string, correlationId?: string): Promise<Replayed> {
     const key = checkId(id);
     const ns = namespace || 'default';
     const now = new Date(this.base.clock.now());
-    const r = await this.opts.db.tx(async (tx): Promise<Replayed> => {
+    const r = await inSubmitSpan({ [ATTR.via]: 'replay' }, (traceContext) => this.opts.db.tx(async (tx): Promise<Replayed> => {
       const d = await deadLetterGet(tx, { namespace: ns, id: key });
       const original = d && (await taskGet(tx, { namespace: ns, id: d.taskId }));
       if (!d || !original) throw notFound(id);
@@ -86,12 +87,12 @@ export class DeadLetterApi {
         const cur = await deadLetterGet(tx, { namespace: ns, id: key });
         throw new DomainError('failed_precondition', `dead letter ${d.id} was already replayed as task ${cur?.replayedTaskId ?? d.replayedTaskId}`);
       }
-      const [inserted] = await taskInsertMany(tx, { tasks: [fresh], now });
+      const [inserted] = await taskInsertMany(tx, { tasks: withOrigin([fresh], { correlationId: correlationId ?? null, traceContext }), now });
       if (!inserted) throw new Error(`replay of dead letter ${d.id}: task ${fresh.id} was not inserted`);
       // In a workflow the replay takes the original's place, and its downstream resumes.
       await workflowAdoptReplay(tx, { originalId: original.id, replayId: fresh.id, now });
       return { deadLetter: { ...d, replayedTaskId: fresh.id, replayedAt: now }, task: inserted.task };
-    });
+    }));
     if (r.task.status === 'QUEUED') this.opts.hints.ready([r.task.queue]);
     return r;
   }

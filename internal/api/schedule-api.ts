@@ -12,6 +12,7 @@ import {
 import { checkId } from './check-id.js';
 import { keysetPage, pageAfterId, pageLimit } from './keyset-page.js';
 import type { ReadyHints } from './task-api.js';
+import { ATTR, inSubmitSpan } from '../observability/spans.js';
 
 /** A note to the leader that a schedule was created or changed; best effort (the leader also polls). */
 export interface ScheduleHints {
@@ -115,18 +116,22 @@ export class ScheduleApi {
   /**
    * Creates a run now, whatever the schedule's state: a manual fire (fire_at = now)
    * with its own record. It ignores the overlap policy, and later fires see it as the
-   * previous run.
+   * previous run. Its tasks carry `correlationId` (the request's; without one, the
+   * fire's id) and, inside a `taskd.submit` span, its trace context.
    */
-  async trigger(namespace: string, id: string): Promise<{ schedule: ScheduleView; fire: FireOutcome }> {
+  async trigger(namespace: string, id: string, correlationId?: string): Promise<{ schedule: ScheduleView; fire: FireOutcome }> {
     const now = this.base.clock.now();
     let fire: FireOutcome | undefined;
-    const s = await this.locked(namespace, checkId(id), async (tx, cur) => {
-      fire = await scheduleFire(tx, { schedule: cur, fireAt: new Date(now), manual: true, epoch: 0, limits: this.opts.limits, now: new Date(now) });
+    const s = await inSubmitSpan({ [ATTR.via]: 'trigger' }, (traceContext) => this.locked(namespace, checkId(id), async (tx, cur) => {
+      const origin = { correlationId: correlationId ?? null, traceContext };
+      fire = await scheduleFire(tx, {
+        schedule: cur, fireAt: new Date(now), manual: true, epoch: 0, limits: this.opts.limits, now: new Date(now), origin,
+      });
       if (fire.taskId || fire.workflowId) {
         await scheduleAdvance(tx, { id: cur.id, cursorAt: cur.cursorAt, nextFireAt: cur.nextFireAt, last: { fireAt: fire.fireAt, taskId: fire.taskId, workflowId: fire.workflowId } });
       }
       return (await scheduleGet(tx, { namespace: cur.namespace, id: cur.id })) as Schedule;
-    });
+    }));
     const f = fire as FireOutcome;
     if (f.readyQueues.length > 0) this.opts.hints.ready(f.readyQueues);
     if (f.dueAtMs !== null) this.opts.hints.due(f.dueAtMs);

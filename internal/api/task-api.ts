@@ -1,6 +1,7 @@
 import { DomainError } from '../domain/errors.js';
 import { validateTaskSpec, type SpecLimits, type TaskSpecInput } from '../domain/task-spec.js';
-import type { Json, NewTask, Task, TaskStatus } from '../domain/task.js';
+import { withOrigin, type Json, type NewTask, type Task, type TaskStatus } from '../domain/task.js';
+import { ATTR, inSubmitSpan } from '../observability/spans.js';
 import type { Base } from '../shared/base.js';
 import type { Db } from '../storage/db.js';
 import { checkId } from './check-id.js';
@@ -73,6 +74,15 @@ function validateChanges(p: UpdateInput, limits: SpecLimits, now: number): TaskC
   return changes;
 }
 
+/** What a `taskd.submit` span of `tasks` says about them. */
+function submitAttributes(tasks: NewTask[]): Record<string, string | number> {
+  const one = tasks.length === 1 ? (tasks[0] as NewTask) : undefined;
+  return {
+    [ATTR.via]: 'submit', [ATTR.tasks]: tasks.length,
+    ...(one ? { [ATTR.taskId]: one.id, [ATTR.type]: one.type, [ATTR.queue]: one.queue, [ATTR.namespace]: one.namespace } : {}),
+  };
+}
+
 /**
  * The apiserver's task operations, protocol-free. Every request is one transaction:
  * a batch is stored whole or not at all.
@@ -83,8 +93,12 @@ export class TaskApi {
     private readonly opts: { db: Db; limits: SpecLimits; hints: ReadyHints; feed?: EventFeed },
   ) {}
 
-  /** Validates and stores `specs`; `field` names each spec in errors ("task", "tasks"). */
-  async submit(specs: TaskSpecInput[], field: string, indexed: boolean): Promise<Inserted[]> {
+  /**
+   * Validates and stores `specs`; `field` names each spec in errors ("task", "tasks").
+   * The tasks carry `correlationId` (the request's) and, inside a `taskd.submit` span,
+   * its trace context. A task whose idempotency key was taken keeps its first request's.
+   */
+  async submit(specs: TaskSpecInput[], field: string, indexed: boolean, correlationId?: string): Promise<Inserted[]> {
     if (indexed && specs.length === 0) throw DomainError.invalid([{ field, description: 'must not be empty' }]);
     if (specs.length > MAX_BATCH) throw DomainError.invalid([{ field, description: `must have at most ${MAX_BATCH} tasks` }]);
     const now = this.base.clock.now();
@@ -99,7 +113,8 @@ export class TaskApi {
       }
     }
     if (violations.length > 0) throw DomainError.invalid(violations);
-    const inserted = await this.opts.db.tx((tx) => taskInsertMany(tx, { tasks, now: new Date(now) }));
+    const inserted = await inSubmitSpan(submitAttributes(tasks), (traceContext) => this.opts.db.tx((tx) =>
+      taskInsertMany(tx, { tasks: withOrigin(tasks, { correlationId: correlationId ?? null, traceContext }), now: new Date(now) })));
     const fresh = inserted.filter((r) => !r.existing);
     for (const r of fresh) this.base.metrics?.tasksSubmitted.inc({ queue: r.task.queue, type: r.task.type });
     const ready = new Set(fresh.filter((r) => r.task.status === 'QUEUED').map((r) => r.task.queue));
@@ -142,11 +157,11 @@ export class TaskApi {
    * workflow so the downstream resumes. Each task is re-run at most once: a second retry
    * is `failed_precondition` naming the run the first created (retry that one instead).
    */
-  async retry(namespace: string, id: string): Promise<Task> {
+  async retry(namespace: string, id: string, correlationId?: string): Promise<Task> {
     const ns = namespace || 'default';
     const taskId = checkId(id);
     const now = new Date(this.base.clock.now());
-    const task = await this.opts.db.tx(async (tx) => {
+    const task = await inSubmitSpan({ [ATTR.via]: 'retry', [ATTR.taskId]: taskId }, (traceContext) => this.opts.db.tx(async (tx) => {
       const out = await taskRetry(tx, { namespace: ns, id: taskId, now });
       switch (out.kind) {
         case 'not_found':
@@ -161,11 +176,12 @@ export class TaskApi {
       }
       const fresh = replayTaskOf(out.original, uuidv7());
       if (out.original.status === 'DEAD_LETTERED') await deadLetterMarkReplayed(tx, { id: taskId, replayedTaskId: fresh.id, now });
-      const [inserted] = await taskInsertMany(tx, { tasks: [fresh], now });
+      const origin = { correlationId: correlationId ?? null, traceContext };
+      const [inserted] = await taskInsertMany(tx, { tasks: withOrigin([fresh], origin), now });
       if (!inserted) throw new Error(`retry of task ${taskId}: task ${fresh.id} was not inserted`);
       await workflowAdoptReplay(tx, { originalId: taskId, replayId: fresh.id, now });
       return inserted.task;
-    });
+    }));
     if (task.status === 'QUEUED') this.opts.hints.ready([task.queue]);
     return task;
   }

@@ -8,6 +8,7 @@ import { workflowCancel, workflowGet, workflowInsert, workflowList, type Workflo
 import { checkId } from './check-id.js';
 import { keysetPage, pageAfterId, pageLimit } from './keyset-page.js';
 import type { ReadyHints } from './task-api.js';
+import { ATTR, inSubmitSpan } from '../observability/spans.js';
 import { watchWorkflow, type WorkflowWatchItem } from './workflow-watch.js';
 
 
@@ -19,15 +20,19 @@ export class WorkflowApi {
     private readonly opts: { db: Db; limits: WorkflowLimits; hints: ReadyHints; feed?: EventFeed },
   ) {}
 
-  /** Validates and stores a whole workflow, or nothing. */
-  async submit(input: WorkflowSpecInput): Promise<WorkflowRecord> {
+  /**
+   * Validates and stores a whole workflow, or nothing. Its tasks carry `correlationId`
+   * (the request's) and, inside a `taskd.submit` span, its trace context.
+   */
+  async submit(input: WorkflowSpecInput, correlationId?: string): Promise<WorkflowRecord> {
     const now = this.base.clock.now();
     const wf = validateWorkflow(input, this.opts.limits, now);
     const id = uuidv7();
-    const stored = await this.opts.db.tx(async (tx) => {
-      await workflowInsert(tx, { id, wf, now: new Date(now) });
+    const attributes = { [ATTR.via]: 'workflow', [ATTR.workflowId]: id, [ATTR.tasks]: wf.tasks.length, [ATTR.namespace]: wf.namespace };
+    const stored = await inSubmitSpan(attributes, (traceContext) => this.opts.db.tx(async (tx) => {
+      await workflowInsert(tx, { id, wf, now: new Date(now), origin: { correlationId: correlationId ?? null, traceContext } });
       return workflowGet(tx, { namespace: wf.namespace, id });
-    });
+    }));
     this.base.metrics?.workflowsSubmitted.inc();
     for (const t of wf.tasks) this.base.metrics?.tasksSubmitted.inc({ queue: t.task.queue, type: t.task.type });
     const roots = wf.tasks.filter((t) => t.dependsOn.length === 0);

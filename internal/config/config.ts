@@ -171,6 +171,13 @@ export const configSchema = z
     TASKD_SMTP_URL: secret(z.string().regex(/^smtps?:\/\/[^\s]+$/, 'expected smtp://host:port or smtps://host:port').optional()),
     /** Sender address of notification emails. */
     TASKD_SMTP_FROM: z.string().min(3).default('taskd <taskd@localhost>'),
+    /**
+     * Tracing (docs/observability.md): the OTLP/HTTP traces endpoint spans are exported to,
+     * e.g. http://collector:4318/v1/traces; unset: tracing is off (no-op tracer).
+     */
+    TASKD_TRACING_OTLP_URL: z.url().optional(),
+    /** Fraction of new traces recorded (0..1); a trace a caller started keeps the caller's decision. */
+    TASKD_TRACING_SAMPLE_RATIO: z.coerce.number().min(0).max(1).default(1),
   })
   .strict();
 

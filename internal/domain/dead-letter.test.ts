@@ -29,6 +29,7 @@ const original: Task = {
   attempts: [],
   replayOf: null,
   checkpoint: null,
+  correlationId: null,
 };
 
 describe('replayTaskOf', () => {

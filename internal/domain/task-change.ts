@@ -23,6 +23,8 @@ export interface TaskChange {
   startedAt: Date | null;
   finishedAt: Date | null;
   notify: Notify | null;
+  /** The id of the request that created the task; null when unknown. */
+  correlationId: string | null;
   /** When the change committed (the event's occurred_at): the task's updated_at then. */
   at: Date;
 }
@@ -48,6 +50,7 @@ export function taskChangeOf(e: StoredEvent): TaskChange {
     idempotencyKey: text(d.idempotencyKey), replayOf: text(d.replayOf),
     createdAt: date(d.createdAt), startedAt: date(d.startedAt), finishedAt: date(d.finishedAt),
     notify: notify ? { webhookUrl: text(notify.webhookUrl), email: text(notify.email) } : null,
+    correlationId: text(d.correlationId),
     at: new Date(e.occurredAt),
   };
 }
@@ -98,6 +101,7 @@ export function taskFromChange(namespace: string, change: TaskChange): Task {
     idempotencyKey: change.idempotencyKey, labels: change.labels, notify: change.notify, status: change.status, attempt: change.attempt,
     output: change.output, error: change.error, version: 0, workflowId: change.workflowId, createdAt: change.createdAt ?? change.at,
     updatedAt: change.at, startedAt: change.startedAt, finishedAt: change.finishedAt, attempts: [], replayOf: change.replayOf, checkpoint: null,
+    correlationId: change.correlationId,
   };
   return taskAsOf(base, change);
 }

@@ -59,6 +59,26 @@ export interface NewTask {
   notify: Notify | null;
   /** For a replayed dead letter: the id of the task it replays. */
   replayOf?: string | null;
+  /** The id of the request (or schedule fire) that creates it; see {@link TaskOrigin}. */
+  correlationId?: string | null;
+  /** W3C `traceparent` its dispatch continues; see {@link TaskOrigin}. */
+  traceContext?: string | null;
+}
+
+/**
+ * Where new tasks come from, stamped on each: the correlation id of the request that
+ * creates them (its `x-request-id`, or a generated one; a schedule's fire has its own),
+ * carried into their attempts and events, and the trace context of the span that
+ * creates them (null when tracing is off), which their dispatch continues.
+ */
+export interface TaskOrigin {
+  correlationId: string | null;
+  traceContext: string | null;
+}
+
+/** `tasks` stamped with `origin` (unchanged when there is none). */
+export function withOrigin(tasks: NewTask[], origin: TaskOrigin | undefined): NewTask[] {
+  return origin ? tasks.map((t) => ({ ...t, correlationId: origin.correlationId, traceContext: origin.traceContext })) : tasks;
 }
 
 export interface Attempt {
@@ -88,4 +108,6 @@ export interface Task extends NewTask {
   replayOf: string | null;
   /** The latest checkpoint a running attempt stored, if any. */
   checkpoint: { data: Json; version: number } | null;
+  /** The id of the request that created it; null for tasks older than correlation ids. */
+  correlationId: string | null;
 }

@@ -7,6 +7,7 @@ import {
 import type { DeadLetterApi } from '../api/dead-letter-api.js';
 import { deadLetterToPb, purgeFromPb } from './convert/dead-letter.js';
 import { taskToPb } from './convert/task.js';
+import { requestIdOf } from './request-context.js';
 
 /** DeadLetterService over the domain DeadLetterApi: conversion only, no logic. */
 export function deadLetterServiceImpl(api: DeadLetterApi): ServiceImpl<typeof DeadLetterService> {
@@ -20,8 +21,8 @@ export function deadLetterServiceImpl(api: DeadLetterApi): ServiceImpl<typeof De
     async getDeadLetter(req) {
       return create(GetDeadLetterResponseSchema, { deadLetter: deadLetterToPb(await api.get(req.namespace, req.id)) });
     },
-    async replayDeadLetter(req) {
-      const r = await api.replay(req.namespace, req.id);
+    async replayDeadLetter(req, ctx) {
+      const r = await api.replay(req.namespace, req.id, requestIdOf(ctx));
       return create(ReplayDeadLetterResponseSchema, { deadLetter: deadLetterToPb(r.deadLetter), task: taskToPb(r.task) });
     },
     async purgeDeadLetters(req) {

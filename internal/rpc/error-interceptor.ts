@@ -5,6 +5,7 @@ import { BadRequestSchema, RetryInfoSchema } from '../../gen/google/rpc/error_de
 import { DomainError, type ErrorCode } from '../domain/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { mapDbError } from '../storage/db.js';
+import { REQUEST } from './request-context.js';
 
 const CODES: Record<ErrorCode, Code> = {
   invalid: Code.InvalidArgument,
@@ -44,15 +45,20 @@ export function toConnectError(e: unknown, logger: Logger, procedure: string): C
   return new ConnectError('internal error', Code.Internal);
 }
 
-/** The interceptor every server installs: maps errors of unary and streaming handlers alike. */
+/**
+ * The interceptor every server installs: maps errors of unary and streaming handlers
+ * alike. Causes are logged with the request's logger (its `requestId`) when the request
+ * interceptor ran.
+ */
 export function errorInterceptor(logger: Logger): Interceptor {
   return (next) => async (req) => {
+    const log = req.contextValues.get(REQUEST)?.logger ?? logger;
     try {
       const res = await next(req);
       if (!res.stream) return res;
-      return { ...res, message: mapStream(res.message, logger, req.url) };
+      return { ...res, message: mapStream(res.message, log, req.url) };
     } catch (e) {
-      throw toConnectError(e, logger, req.url);
+      throw toConnectError(e, log, req.url);
     }
   };
 }

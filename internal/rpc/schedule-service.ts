@@ -8,6 +8,7 @@ import {
 import type { ScheduleApi } from '../api/schedule-api.js';
 import { DomainError } from '../domain/errors.js';
 import { fireToPb, scheduleSpecFromPb, scheduleToPb } from './convert/schedule.js';
+import { requestIdOf } from './request-context.js';
 
 /** ScheduleService over the domain ScheduleApi: conversion only. */
 export function scheduleServiceImpl(api: ScheduleApi): ServiceImpl<typeof ScheduleService> {
@@ -41,8 +42,8 @@ export function scheduleServiceImpl(api: ScheduleApi): ServiceImpl<typeof Schedu
     async resumeSchedule(req) {
       return create(ResumeScheduleResponseSchema, { schedule: scheduleToPb(await api.resume(req.namespace, req.id)) });
     },
-    async triggerSchedule(req) {
-      const r = await api.trigger(req.namespace, req.id);
+    async triggerSchedule(req, ctx) {
+      const r = await api.trigger(req.namespace, req.id, requestIdOf(ctx));
       return create(TriggerScheduleResponseSchema, { schedule: scheduleToPb(r.schedule), fire: fireToPb(r.fire) });
     },
   };

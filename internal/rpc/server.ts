@@ -7,6 +7,9 @@ import type { Logger } from '../shared/logger.js';
 import { errorInterceptor } from './error-interceptor.js';
 import { openApiDocument } from './rest/openapi-file.js';
 import { RestGateway } from './rest/rest-gateway.js';
+import { newRequestId, REQUEST_ID_HEADER, saneRequestId } from './request-context.js';
+import { requestInterceptor } from './request-interceptor.js';
+import { traceInterceptor } from './trace-interceptor.js';
 
 /** Readiness as a process reports it on /readyz. */
 export interface Readiness {
@@ -50,7 +53,7 @@ export class RpcServer {
   readonly interceptors: Interceptor[];
 
   constructor(private readonly opts: RpcServerOptions) {
-    this.interceptors = [errorInterceptor(opts.logger), ...(opts.interceptors ?? [])];
+    this.interceptors = [traceInterceptor(), requestInterceptor(opts.logger), errorInterceptor(opts.logger), ...(opts.interceptors ?? [])];
     const built: { router?: ConnectRouter } = {};
     const adapter = connectNodeAdapter({
       routes: (r) => {
@@ -113,6 +116,11 @@ export class RpcServer {
       res.writeHead(r.ready ? 200 : 503, { 'content-type': 'application/json' }).end(`${JSON.stringify({ ready: r.ready, ...r.detail })}\n`);
       return;
     }
+    // Every request past the probes gets its correlation id here, so it is echoed whatever
+    // the protocol and outcome; the request interceptor reads it back from the header.
+    const requestId = saneRequestId(req.headers[REQUEST_ID_HEADER] as string | undefined) ?? newRequestId();
+    req.headers[REQUEST_ID_HEADER] = requestId;
+    res.setHeader(REQUEST_ID_HEADER, requestId);
     if (req.method === 'GET' && path === '/openapi.json') {
       if (!(await this.authorizeHttp(req, res))) return;
       const doc = await openApiDocument().catch((e: Error) => {

@@ -9,17 +9,18 @@ import { DomainError } from '../domain/errors.js';
 import type { TaskStatus } from '../domain/task.js';
 import { dateOf, jsonOf, msOf } from './convert/json.js';
 import { specFromPb, statusFromPb, taskToPb } from './convert/task.js';
+import { requestIdOf } from './request-context.js';
 
 /** TaskService over the domain TaskApi: conversion only, no logic. */
 export function taskServiceImpl(api: TaskApi): ServiceImpl<typeof TaskService> {
   return {
-    async submitTask(req) {
+    async submitTask(req, ctx) {
       if (!req.task) throw DomainError.invalid([{ field: 'task', description: 'is required' }]);
-      const [r] = await api.submit([specFromPb(req.task)], 'task', false);
+      const [r] = await api.submit([specFromPb(req.task)], 'task', false, requestIdOf(ctx));
       return create(SubmitTaskResponseSchema, { task: taskToPb(r!.task), existing: r!.existing });
     },
-    async submitTasks(req) {
-      const rs = await api.submit(req.tasks.map(specFromPb), 'tasks', true);
+    async submitTasks(req, ctx) {
+      const rs = await api.submit(req.tasks.map(specFromPb), 'tasks', true, requestIdOf(ctx));
       return create(SubmitTasksResponseSchema, { tasks: rs.map((r) => taskToPb(r.task)) });
     },
     async getTask(req) {
@@ -52,8 +53,8 @@ export function taskServiceImpl(api: TaskApi): ServiceImpl<typeof TaskService> {
       await api.delete(req.namespace, req.id);
       return create(DeleteTaskResponseSchema, {});
     },
-    async retryTask(req) {
-      return create(RetryTaskResponseSchema, { task: taskToPb(await api.retry(req.namespace, req.id)) });
+    async retryTask(req, ctx) {
+      return create(RetryTaskResponseSchema, { task: taskToPb(await api.retry(req.namespace, req.id, requestIdOf(ctx))) });
     },
     async *watchTask(req, ctx) {
       for await (const m of api.watch({ namespace: req.namespace, id: req.id, afterEventId: req.afterEventId }, ctx.signal)) {

@@ -96,6 +96,7 @@ async function readInbound(it: AsyncIterator<ConnectRequest>, d: Dispatcher, s: 
             ref: refOf(m.value.attempt),
             output: out.case === 'output' ? (jsonOf(out.value) ?? null) : null,
             error: out.case === 'error' ? errorFromPb(out.value) : null,
+            traceContext: m.value.traceContext,
           };
           // Not awaited: results of one stream are written together in group commits.
           d.result(s, result).catch((e) => {
@@ -133,6 +134,7 @@ function toPb(m: ToWorker): ConnectResponse {
             checkpoint: m.checkpoint ? { data: valueOf(m.checkpoint.data), version: BigInt(m.checkpoint.version) } : undefined,
             workflowId: m.workflowId ?? '',
             parentOutputs: Object.fromEntries(Object.entries(m.parentOutputs).map(([k, v]) => [k, valueOf(v)])),
+            correlationId: m.correlationId ?? '', traceContext: m.traceContext,
           },
         },
       });

@@ -7,13 +7,14 @@ import {
 import type { WorkflowApi } from '../api/workflow-api.js';
 import { DomainError } from '../domain/errors.js';
 import { workflowSpecFromPb, workflowStatusFromPb, workflowStatusToPb, workflowTaskToPb, workflowToPb } from './convert/workflow.js';
+import { requestIdOf } from './request-context.js';
 
 /** WorkflowService over the domain WorkflowApi: conversion only. */
 export function workflowServiceImpl(api: WorkflowApi): ServiceImpl<typeof WorkflowService> {
   return {
-    async submitWorkflow(req) {
+    async submitWorkflow(req, ctx) {
       if (!req.workflow) throw DomainError.invalid([{ field: 'workflow', description: 'is required' }]);
-      return create(SubmitWorkflowResponseSchema, { workflow: workflowToPb(await api.submit(workflowSpecFromPb(req.workflow))) });
+      return create(SubmitWorkflowResponseSchema, { workflow: workflowToPb(await api.submit(workflowSpecFromPb(req.workflow), requestIdOf(ctx))) });
     },
     async getWorkflow(req) {
       return create(GetWorkflowResponseSchema, { workflow: workflowToPb(await api.get(req.namespace, req.id)) });

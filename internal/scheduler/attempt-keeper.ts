@@ -14,6 +14,7 @@ import { LeaseTable, type Lapse, type Lease } from './lease-table.js';
 import type { AttemptRef, ResultIn } from './messages.js';
 import type { WorkerSession } from './worker-session.js';
 import { workflowPropagate } from '../storage/workflow-store.js';
+import { ATTR, endSpan, startResultSpan } from '../observability/spans.js';
 
 /** An attempt's end, applied: the task's next status and what ended the attempt. */
 export interface Finished {
@@ -49,6 +50,8 @@ export interface LeaseInit extends AttemptRef {
   type: string;
   retryPolicy: RetryPolicy;
   timeoutMs: number | null;
+  /** W3C trace context of the dispatch span. */
+  traceContext?: Record<string, string>;
 }
 
 /**
@@ -102,27 +105,43 @@ export class AttemptKeeper extends EventEmitter<KeeperEvents> {
   /** Answers a worker's result with a ResultAck: accepted, or FAILED_PRECONDITION for a stale lease. */
   async result(session: WorkerSession, r: ResultIn): Promise<void> {
     const lease = this.leases.match(r.ref);
+    // A child of the worker's execute span; of the dispatch span when the worker sent no trace context.
+    const span = startResultSpan(
+      { taskId: r.ref.taskId, attempt: r.ref.attempt, outcome: r.error ? 'failed' : 'succeeded' },
+      r.traceContext?.traceparent ? r.traceContext : lease?.traceContext,
+    );
     let accepted: boolean;
-    if (!lease || lease.finishing) {
-      await this.finisher.idle();
-      accepted = await attemptAlreadyEnded(this.opts.db.orm, {
-        taskId: r.ref.taskId, attempt: r.ref.attempt, leaseToken: r.ref.leaseToken,
-        attemptStatus: r.error ? 'FAILED' : 'SUCCEEDED', errorKind: r.error ? r.error.kind : null,
-      });
-    } else {
-      lease.finishing = true;
-      try {
-        accepted = await this.finisher.submit(this.finishOf(lease, r.output, r.error));
-      } catch (e) {
-        lease.finishing = false;
-        throw e;
-      }
+    try {
+      accepted = await this.apply(lease, r);
+    } catch (e) {
+      endSpan(span, e);
+      throw e;
     }
+    span.setAttribute(ATTR.accepted, accepted);
+    span.end();
     session.send(
       accepted
         ? { kind: 'result_ack', ref: r.ref, accepted: true }
         : { kind: 'result_ack', ref: r.ref, accepted: false, code: 'FAILED_PRECONDITION', message: 'stale lease: the attempt is no longer current' },
     );
+  }
+
+  /** Writes result `r` if its lease still holds; else whether the attempt already ended the same way (a re-sent result). */
+  private async apply(lease: Lease | undefined, r: ResultIn): Promise<boolean> {
+    if (!lease || lease.finishing) {
+      await this.finisher.idle();
+      return attemptAlreadyEnded(this.opts.db.orm, {
+        taskId: r.ref.taskId, attempt: r.ref.attempt, leaseToken: r.ref.leaseToken,
+        attemptStatus: r.error ? 'FAILED' : 'SUCCEEDED', errorKind: r.error ? r.error.kind : null,
+      });
+    }
+    lease.finishing = true;
+    try {
+      return await this.finisher.submit(this.finishOf(lease, r.output, r.error));
+    } catch (e) {
+      lease.finishing = false;
+      throw e;
+    }
   }
 
   /** Stores a checkpoint (compare-and-set on its version) and answers with a CheckpointAck. */
@@ -184,11 +203,15 @@ export class AttemptKeeper extends EventEmitter<KeeperEvents> {
       ? { message: `attempt timed out after ${lease.timeoutMs} ms`, kind: 'timeout', retryable: true }
       : { message: `lease lapsed: no heartbeat for ${this.opts.leaseTtlMs} ms`, kind: 'worker_lost', retryable: true };
     this.emit('lapsed', { taskId: lease.taskId, attempt: lease.attempt, why, session: holder });
+    const span = startResultSpan({ taskId: lease.taskId, attempt: lease.attempt, outcome: why }, lease.traceContext);
     this.finisher.submit(this.finishOf(lease, null, error)).then(
       (applied) => {
+        span.setAttribute(ATTR.accepted, applied);
+        span.end();
         if (applied && holder) holder.send({ kind: 'cancel', ref: lease, reason: why === 'timeout' ? 'timed out' : 'lease lapsed' });
       },
       (e) => {
+        endSpan(span, e);
         lease.finishing = false;
         this.base.logger.warn({ err: (e as Error).message, taskId: lease.taskId }, 'lapse write failed');
       },

@@ -9,6 +9,7 @@ import {
   taskAssignments, taskClaimReady, taskNextDue, taskPromoteDue, type Claimed,
 } from '../storage/dispatch-store.js';
 import { leadershipFence } from '../storage/leadership-store.js';
+import { startDispatchSpan, type TraceCarrier } from '../observability/spans.js';
 import { AttemptKeeper } from './attempt-keeper.js';
 import type { AttemptRef, HelloIn, ResultIn, ToWorker } from './messages.js';
 import { WorkerSession } from './worker-session.js';
@@ -161,7 +162,11 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
       if (!lease || lease.finishing || lease.session) continue;
       this.keeper.leases.adopt(lease, session);
       session.credits--;
-      session.send(assignOf(c, c.timeoutMs ? new Date(c.startedAt.getTime() + c.timeoutMs) : null));
+      const { span, carrier } = startDispatchSpan({ ...spanOf(c), workerId: session.workerId });
+      span.setAttribute('taskd.redelivered', true);
+      lease.traceContext = carrier;
+      session.send(assignOf(c, c.timeoutMs ? new Date(c.startedAt.getTime() + c.timeoutMs) : null, carrier));
+      span.end();
       this.base.logger.info({ taskId: c.id, attempt: c.attempt, workerId: session.workerId }, 'undelivered attempt re-sent');
       this.emit('assigned', { taskId: c.id, attempt: c.attempt, workerId: session.workerId, queue: c.queue, type: c.type });
     }
@@ -325,29 +330,37 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
       return [...aged, ...rest.map((c) => ({ ...c, slot: c.slot + aged.length }))];
     });
     this.sinceAged.set(queue, agedSlots > 0 ? (since + slots.length) % every : since + claimed.length);
-    for (const c of claimed) this.assign(slots[c.slot] as WorkerSession, c);
+    for (const c of claimed) this.assign(slots[c.slot] as WorkerSession, c, now);
     return claimed.length;
   }
 
-  private assign(session: WorkerSession, c: Claimed): void {
+  /** Sends claim `c` (made at `claimedAt`, wall ms) to `session`, in a `taskd.dispatch` span of the task's trace. */
+  private assign(session: WorkerSession, c: Claimed, claimedAt: number): void {
     session.credits--;
     const ref = { taskId: c.id, attempt: c.attempt, leaseToken: c.leaseToken };
+    const { span, carrier } = startDispatchSpan({ ...spanOf(c), workerId: session.workerId, startTime: claimedAt });
     const deadline = this.keeper.add(
-      { ...ref, workerId: session.workerId, queue: c.queue, type: c.type, retryPolicy: c.retryPolicy, timeoutMs: c.timeoutMs },
+      { ...ref, workerId: session.workerId, queue: c.queue, type: c.type, retryPolicy: c.retryPolicy, timeoutMs: c.timeoutMs, traceContext: carrier },
       session.closedReason ? undefined : session);
-    session.send(assignOf(c, deadline));
+    session.send(assignOf(c, deadline, carrier));
+    span.end();
     const waitedMs = c.readySince ? Math.max(0, this.base.clock.now() - c.readySince.getTime()) : undefined;
     this.emit('assigned', { taskId: c.id, attempt: c.attempt, workerId: session.workerId, queue: c.queue, type: c.type, waitedMs });
   }
 }
 
-function assignOf(c: Claimed, deadline: Date | null): ToWorker {
+function assignOf(c: Claimed, deadline: Date | null, traceContext: TraceCarrier): ToWorker {
   return {
     kind: 'assign', ref: { taskId: c.id, attempt: c.attempt, leaseToken: c.leaseToken }, namespace: c.namespace, type: c.type,
     queue: c.queue, payload: c.payload, idempotencyKey: c.idempotencyKey, labels: c.labels, deadline, checkpoint: c.checkpoint,
-    workflowId: c.workflowId, parentOutputs: c.parentOutputs,
+    workflowId: c.workflowId, parentOutputs: c.parentOutputs, correlationId: c.correlationId, traceContext,
   };
 }
+
+/** What a dispatch span of `c` records, and its stored trace context. */
+const spanOf = (c: Claimed) => ({
+  taskId: c.id, attempt: c.attempt, type: c.type, queue: c.queue, namespace: c.namespace, traceparent: c.traceContext,
+});
 
 /** Spreads up to `max` slots round-robin over the sessions' credits. */
 function interleave(sessions: WorkerSession[], max: number): WorkerSession[] {

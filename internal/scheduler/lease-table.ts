@@ -20,6 +20,8 @@ export interface Lease extends AttemptRef {
   deadlineAt: number;
   /** Monotonic ms at which the attempt started (before this term for a lease taken over), for its duration. */
   startedAt: number;
+  /** W3C trace context of the attempt's dispatch span (this term's), the fallback parent of its result span. */
+  traceContext?: Record<string, string>;
 }
 
 /** Why a lease ended without a result. */

@@ -22,6 +22,10 @@ export type ToWorker =
       checkpoint: { data: Json; version: number } | null;
       workflowId: string | null;
       parentOutputs: Record<string, Json>;
+      /** The id of the request that created the task; null when unknown. */
+      correlationId: string | null;
+      /** W3C trace context of the dispatch span (empty when not traced): the worker's execute span's parent. */
+      traceContext: Record<string, string>;
     }
   | { kind: 'cancel'; ref: AttemptRef; reason: string }
   | { kind: 'result_ack'; ref: AttemptRef; accepted: boolean; code?: string; message?: string }
@@ -33,6 +37,8 @@ export interface ResultIn {
   output: Json | null;
   /** Set when the attempt failed. */
   error: TaskError | null;
+  /** W3C trace context of the worker's execute span; empty or absent when not traced. */
+  traceContext?: Record<string, string>;
 }
 
 /** A worker's opening message. */

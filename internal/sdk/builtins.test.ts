@@ -18,6 +18,7 @@ function context(payload: JsonValue, signal = new AbortController().signal): Tas
     payload,
     labels: {},
     workflowId: '',
+    correlationId: '',
     parents: {},
     deadline: undefined,
     signal,

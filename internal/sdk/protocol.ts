@@ -39,7 +39,8 @@ export type WorkerMessage =
   | { kind: 'credit'; slots: number; totalSlots?: number }
   | { kind: 'heartbeat' }
   | { kind: 'checkpoint'; attempt: AttemptRef; data: JsonValue; expectedVersion: number }
-  | { kind: 'result'; attempt: AttemptRef; outcome: AttemptOutcome }
+  /** `traceContext`: W3C trace context of the attempt's execute span (empty when not traced). */
+  | { kind: 'result'; attempt: AttemptRef; outcome: AttemptOutcome; traceContext?: Record<string, string> }
   | { kind: 'draining' };
 
 /** A task handed to this worker. */
@@ -57,6 +58,10 @@ export interface AssignMessage {
   /** Empty for a task outside a workflow. */
   workflowId: string;
   parents: Record<string, JsonValue>;
+  /** The id of the request that created the task; empty when unknown. */
+  correlationId: string;
+  /** W3C trace context of the scheduler's dispatch span (`traceparent`, `tracestate`); empty when not traced. */
+  traceContext: Record<string, string>;
 }
 
 /** Messages the scheduler sends. */

@@ -15,6 +15,10 @@ interface HeldResult {
   ref: AttemptRef;
   outcome: AttemptOutcome;
   refusals: number;
+  /** The execute span's trace context, sent with the result. */
+  traceContext: Record<string, string>;
+  /** The task's, for log lines about the result. */
+  correlationId: string | undefined;
 }
 
 /**
@@ -41,9 +45,12 @@ export class ResultOutbox {
     return [...this.held.values()].map((e) => e.ref);
   }
 
-  /** Holds the outcome of `ref` and sends it if a session is welcomed. */
-  add(ref: AttemptRef, outcome: AttemptOutcome): void {
-    const entry = { ref, outcome, refusals: 0 };
+  /**
+   * Holds the outcome of `ref` and sends it if a session is welcomed; with the trace
+   * context of the attempt's execute span, and its correlation id for the log.
+   */
+  add(ref: AttemptRef, outcome: AttemptOutcome, about: { traceContext?: Record<string, string>; correlationId?: string } = {}): void {
+    const entry = { ref, outcome, refusals: 0, traceContext: about.traceContext ?? {}, correlationId: about.correlationId };
     this.held.set(attemptKey(ref), entry);
     this.send(entry);
   }
@@ -57,7 +64,9 @@ export class ResultOutbox {
   ack(ack: ResultAck): AckVerdict {
     const key = attemptKey(ack.attempt);
     const entry = this.held.get(key);
-    const log = { taskId: ack.attempt.taskId, attempt: ack.attempt.attempt, code: ack.code, reason: ack.message };
+    const log = {
+      taskId: ack.attempt.taskId, attempt: ack.attempt.attempt, correlationId: entry?.correlationId, code: ack.code, reason: ack.message,
+    };
     if (!entry) {
       this.logger.debug(log, 'result ack for no held result');
       return 'unknown';
@@ -79,7 +88,7 @@ export class ResultOutbox {
   }
 
   private send(entry: HeldResult): void {
-    this.outlet.send({ kind: 'result', attempt: entry.ref, outcome: entry.outcome });
+    this.outlet.send({ kind: 'result', attempt: entry.ref, outcome: entry.outcome, traceContext: entry.traceContext });
   }
 
   private resendLater(key: string, entry: HeldResult): void {

@@ -6,6 +6,7 @@ import { AttemptAbortedError, type AbortCause } from './attempt-aborted-error.js
 import { CheckpointError } from './checkpoint-error.js';
 import { toJsonValue } from './json.js';
 import { NonRetryableError } from './non-retryable-error.js';
+import { AttemptSpan } from './attempt-span.js';
 import { attemptKey, type AssignMessage, type AttemptOutcome, type AttemptRef, type Outlet, type SchedulerMessage } from './protocol.js';
 import type { Handler, TaskContext } from './task-context.js';
 
@@ -32,6 +33,7 @@ export class RunningAttempt {
   private lastCheckpoint: { data: JsonValue; version: number } | undefined;
   private checkpointChain: Promise<unknown> = Promise.resolve();
   private pending: PendingCheckpoint | undefined;
+  private readonly span: AttemptSpan;
 
   constructor(
     private readonly task: AssignMessage,
@@ -44,6 +46,12 @@ export class RunningAttempt {
     this.lastCheckpoint = task.checkpoint;
     this.checkpointVersion = task.checkpoint?.version ?? 0;
     this.context = this.buildContext();
+    this.span = new AttemptSpan(task);
+  }
+
+  /** W3C trace context of the attempt's execute span, for its Result; empty when not traced. */
+  get traceContext(): Record<string, string> {
+    return this.span.carrier;
   }
 
   /** Why the handler's signal was aborted (cancelled, deadline, …); undefined while it was not. */
@@ -57,12 +65,18 @@ export class RunningAttempt {
     if (!this.controller.signal.aborted) this.controller.abort(new AttemptAbortedError(kind, message));
   }
 
-  /** Runs `handler` to its end and describes how it ended. */
+  /** Runs `handler` to its end, in the attempt's execute span, and describes how it ended. */
   async execute(handler: Handler): Promise<AttemptOutcome> {
     this.armDeadline();
+    const outcome = await this.run(handler);
+    this.span.end(outcome, this.abortedBy);
+    return outcome;
+  }
+
+  private async run(handler: Handler): Promise<AttemptOutcome> {
     let output: unknown;
     try {
-      output = await handler(this.context);
+      output = await this.span.run(() => handler(this.context));
     } catch (err) {
       return { error: this.describeFailure(err) };
     } finally {
@@ -116,6 +130,7 @@ export class RunningAttempt {
       labels: t.labels,
       workflowId: t.workflowId,
       parents: t.parents,
+      correlationId: t.correlationId,
       deadline: t.deadline,
       signal: this.controller.signal,
       get lastCheckpoint() {

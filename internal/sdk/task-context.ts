@@ -18,6 +18,12 @@ export interface TaskContext {
   readonly workflowId: string;
   /** In a workflow: each parent's output, keyed by the parent's name in the workflow. */
   readonly parents: Readonly<Record<string, JsonValue>>;
+  /**
+   * The id of the request that created the task (its `x-request-id`, or the one the
+   * server generated; a schedule's fire has its own): put it in your logs to follow the
+   * task from its submission. Empty for tasks from before correlation ids.
+   */
+  readonly correlationId: string;
   /** When the attempt times out; undefined when the scheduler set none. */
   readonly deadline: Date | undefined;
   /**

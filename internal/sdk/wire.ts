@@ -55,7 +55,9 @@ export function encodeWorkerMessage(msg: WorkerMessage): ConnectRequest {
         'output' in o
           ? { case: 'output' as const, value: valueToProto(o.output) }
           : { case: 'error' as const, value: create(TaskErrorSchema, o.error) };
-      return create(ConnectRequestSchema, { msg: { case: 'result', value: { attempt: refToProto(msg.attempt), outcome } } });
+      return create(ConnectRequestSchema, {
+        msg: { case: 'result', value: { attempt: refToProto(msg.attempt), outcome, traceContext: msg.traceContext ?? {} } },
+      });
     }
   }
 }
@@ -76,6 +78,8 @@ function decodeAssign(a: Assign): AssignMessage {
     labels: { ...a.labels },
     workflowId: a.workflowId,
     parents: Object.fromEntries(Object.entries(a.parentOutputs).map(([k, v]) => [k, valueFromProto(v)])),
+    correlationId: a.correlationId,
+    traceContext: { ...a.traceContext },
   };
 }
 

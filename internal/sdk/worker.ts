@@ -225,7 +225,8 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   }
 
   private handleAssign(m: AssignMessage): void {
-    const log = { taskId: m.attempt.taskId, attempt: m.attempt.attempt, type: m.type };
+    // Every line about the attempt carries the task's correlation id (its logger is a child of this).
+    const log = { taskId: m.attempt.taskId, attempt: m.attempt.attempt, type: m.type, correlationId: m.correlationId || undefined };
     if (this.attempts.has(attemptKey(m.attempt))) return void this.logger.warn(log, 'duplicate Assign ignored');
     if (!this.credits.take()) {
       this.logger.error(log, 'protocol violation: Assign beyond the credits granted; failing the attempt');
@@ -250,9 +251,10 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   private finishAttempt(attempt: RunningAttempt, type: string, outcome: AttemptOutcome, durationMs: number): void {
     this.attempts.delete(attempt.key);
     this.credits.release();
-    this.outbox.add(attempt.ref, outcome);
+    const correlationId = attempt.context.correlationId || undefined;
+    this.outbox.add(attempt.ref, outcome, { traceContext: attempt.traceContext, correlationId });
     const ok = 'output' in outcome;
-    this.logger.debug({ taskId: attempt.ref.taskId, attempt: attempt.ref.attempt, ok }, 'attempt completed');
+    this.logger.debug({ taskId: attempt.ref.taskId, attempt: attempt.ref.attempt, correlationId, ok }, 'attempt completed');
     const cause = attempt.abortedBy;
     const result = ok ? 'succeeded' : cause === 'cancelled' || cause === 'lease_lost' ? 'cancelled' : cause === 'deadline' ? 'timeout' : 'failed';
     this.emit('completed', { taskId: attempt.ref.taskId, attempt: attempt.ref.attempt, type, ok, outcome: result, durationMs });

@@ -25,6 +25,10 @@ export interface Claimed {
   parentOutputs: Record<string, Json>;
   /** When the task last changed before the claim (it became ready then): for the queue-wait metric. Absent on re-sends. */
   readySince?: Date;
+  /** The id of the request that created the task; null when unknown. */
+  correlationId: string | null;
+  /** W3C `traceparent` stored with the task (its submit span); null when untraced. */
+  traceContext: string | null;
 }
 
 /**
@@ -60,7 +64,7 @@ export async function taskClaimReady(
           where t.id = picked.id
           returning t.id, picked.slot, t.attempt, t.lease_token, t.worker_id, t.namespace, t.type, t.queue, t.payload,
             t.idempotency_key, t.labels, t.timeout_ms, t.retry_policy, t.checkpoint, t.checkpoint_version, t.workflow_id,
-            t.updated_at as began_at, picked.ready_since,
+            t.correlation_id, t.trace_context, t.updated_at as began_at, picked.ready_since,
             case when t.workflow_id is null then null else (
               select jsonb_object_agg(p.node, coalesce(p.output, 'null'::jsonb)) from task_edges e join tasks p on p.id = e.parent_id
               where e.child_id = t.id) end as parent_outputs),
@@ -76,7 +80,7 @@ interface ClaimedRow {
   id: string; attempt: number; lease_token: string; namespace: string; type: string; queue: string;
   payload: Json | null; idempotency_key: string | null; labels: Record<string, string>; timeout_ms: number | null;
   retry_policy: RetryPolicy; checkpoint: Json | null; checkpoint_version: number; workflow_id: string | null;
-  parent_outputs: Record<string, Json> | null;
+  parent_outputs: Record<string, Json> | null; correlation_id: string | null; trace_context: string | null;
 }
 
 function claimedOf(x: ClaimedRow, slot: number): Claimed {
@@ -96,6 +100,8 @@ function claimedOf(x: ClaimedRow, slot: number): Claimed {
     checkpoint: x.checkpoint_version > 0 ? { data: x.checkpoint, version: x.checkpoint_version } : null,
     workflowId: x.workflow_id,
     parentOutputs: x.parent_outputs ?? {},
+    correlationId: x.correlation_id ?? null,
+    traceContext: x.trace_context ?? null,
   };
 }
 
@@ -113,7 +119,7 @@ export async function taskAssignments(
   const r = await rows<ClaimedRow & { started_at: Date | string }>(
     ex,
     sql`select t.id, t.attempt, t.lease_token, t.namespace, t.type, t.queue, t.payload, t.idempotency_key, t.labels,
-          t.timeout_ms, t.retry_policy, t.checkpoint, t.checkpoint_version, t.workflow_id, a.started_at,
+          t.timeout_ms, t.retry_policy, t.checkpoint, t.checkpoint_version, t.workflow_id, t.correlation_id, t.trace_context, a.started_at,
           case when t.workflow_id is null then null else (
             select jsonb_object_agg(p.node, coalesce(p.output, 'null'::jsonb)) from task_edges e join tasks p on p.id = e.parent_id
             where e.child_id = t.id) end as parent_outputs

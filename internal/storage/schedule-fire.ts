@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import { v7 as uuidv7 } from 'uuid';
 import { DomainError } from '../domain/errors.js';
 import { scheduledRun, type ScheduledRun } from '../domain/schedule-plan.js';
+import { withOrigin, type TaskOrigin } from '../domain/task.js';
 import type { Schedule, ScheduleLimits } from '../domain/schedule.js';
 import { rows, type Executor } from './db.js';
 import { scheduleFireInsert } from './schedule-store.js';
@@ -32,11 +33,12 @@ export interface FireOutcome {
  * and creates its run, or records why not. The fire row goes first, `on conflict do
  * nothing`: when the time is already recorded nothing else happens, so a fire time can
  * never get two runs. The overlap policy applies to scheduled fires only (a manual fire
- * always runs). The caller updates the schedule's cursor and last run.
+ * always runs). The caller updates the schedule's cursor and last run. The run's tasks
+ * get `origin` (a manual fire's request); without a correlation id, the fire's own id.
  */
 export async function scheduleFire(
   ex: Executor,
-  p: { schedule: Schedule; fireAt: Date; manual: boolean; epoch: number; limits: ScheduleLimits; now: Date },
+  p: { schedule: Schedule; fireAt: Date; manual: boolean; epoch: number; limits: ScheduleLimits; now: Date; origin?: TaskOrigin },
 ): Promise<FireOutcome> {
   const s = p.schedule;
   const id = uuidv7();
@@ -62,18 +64,18 @@ export async function scheduleFire(
   });
   if (!out.recorded || !run) return out;
   if (active && s.overlapPolicy === 'CANCEL_PREVIOUS') out.cancelled = await cancelPrevious(ex, s, p.fireAt, p.now);
-  await insertRun(ex, run, p.now, out);
+  await insertRun(ex, run, p.now, { correlationId: p.origin?.correlationId ?? id, traceContext: p.origin?.traceContext ?? null }, out);
   return out;
 }
 
-async function insertRun(ex: Executor, run: ScheduledRun, now: Date, out: FireOutcome): Promise<void> {
+async function insertRun(ex: Executor, run: ScheduledRun, now: Date, origin: TaskOrigin, out: FireOutcome): Promise<void> {
   if (run.kind === 'task') {
-    const [r] = await taskInsertMany(ex, { tasks: [run.task], now });
+    const [r] = await taskInsertMany(ex, { tasks: withOrigin([run.task], origin), now });
     if (r?.task.status === 'QUEUED') out.readyQueues = [r.task.queue];
     else if (r?.task.runAt) out.dueAtMs = r.task.runAt.getTime();
     return;
   }
-  await workflowInsert(ex, { id: run.id, wf: run.workflow, now });
+  await workflowInsert(ex, { id: run.id, wf: run.workflow, now, origin });
   const roots = run.workflow.tasks.filter((t) => t.dependsOn.length === 0);
   out.readyQueues = [...new Set(roots.filter((t) => !t.task.runAt).map((t) => t.task.queue))];
   const due = roots.filter((t) => t.task.runAt).map((t) => (t.task.runAt as Date).getTime());

@@ -46,6 +46,10 @@ export const tasks = pgTable(
     node: text('node'),
     /** In a workflow: parents not yet SUCCEEDED; the task is released at 0. */
     pendingParents: integer('pending_parents').notNull().default(0),
+    /** The id of the request (or schedule fire) that created the task; null for tasks older than correlation ids. */
+    correlationId: text('correlation_id'),
+    /** W3C `traceparent` of the span that created the task (`taskd.submit`); its dispatch continues that trace. Null when untraced. */
+    traceContext: text('trace_context'),
   },
   (t) => [
     check(

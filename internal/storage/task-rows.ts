@@ -31,6 +31,8 @@ export interface TaskRow {
   checkpoint_version: number;
   node: string | null;
   pending_parents: number;
+  correlation_id: string | null;
+  trace_context: string | null;
 }
 
 export interface AttemptRow {
@@ -79,6 +81,7 @@ export function taskFromRow(r: TaskRow, attempts: AttemptRow[] = []): Task {
     attempts: attempts.map(attemptFromRow),
     replayOf: r.replay_of,
     checkpoint: r.checkpoint_version > 0 ? { data: r.checkpoint, version: r.checkpoint_version } : null,
+    correlationId: r.correlation_id ?? null,
   };
 }
 

@@ -31,16 +31,19 @@ export async function taskInsertMany(ex: Executor, p: { tasks: NewTask[]; now: D
     labels: t.labels,
     notify: t.notify,
     replay_of: t.replayOf ?? null,
+    correlation_id: t.correlationId ?? null,
+    trace_context: t.traceContext ?? null,
   }));
   const inserted = await rows<TaskRow>(
     ex,
     sql`insert into tasks (id, namespace, type, queue, payload, priority, status, run_at, retry_policy,
-          timeout_ms, idempotency_key, labels, notify, replay_of, created_at, updated_at)
+          timeout_ms, idempotency_key, labels, notify, replay_of, correlation_id, trace_context, created_at, updated_at)
         select r.id, r.namespace, r.type, r.queue, r.payload, r.priority, r.status, r.run_at, r.retry_policy,
-          r.timeout_ms, r.idempotency_key, coalesce(r.labels, '{}'::jsonb), r.notify, r.replay_of, ${p.now}, ${p.now}
+          r.timeout_ms, r.idempotency_key, coalesce(r.labels, '{}'::jsonb), r.notify, r.replay_of, r.correlation_id,
+          r.trace_context, ${p.now}, ${p.now}
         from jsonb_to_recordset(${JSON.stringify(recs)}::jsonb) as r(id uuid, namespace text, type text, queue text,
           payload jsonb, priority int, status text, run_at timestamptz, retry_policy jsonb, timeout_ms int,
-          idempotency_key text, labels jsonb, notify jsonb, replay_of uuid)
+          idempotency_key text, labels jsonb, notify jsonb, replay_of uuid, correlation_id text, trace_context text)
         on conflict (namespace, idempotency_key) where idempotency_key is not null do nothing
         returning *`,
   );

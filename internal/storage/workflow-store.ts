@@ -4,7 +4,7 @@ import type { TaskStatus } from '../domain/task.js';
 import type { FailurePolicy, NewWorkflow, WorkflowStatus } from '../domain/workflow.js';
 import { rows, type Executor } from './db.js';
 import { taskFromRow, toDate, type TaskRow } from './task-rows.js';
-import type { Task } from '../domain/task.js';
+import type { Task, TaskOrigin } from '../domain/task.js';
 
 /** A workflow as stored, with its tasks when loaded. */
 export interface WorkflowRecord {
@@ -22,9 +22,10 @@ export interface WorkflowRecord {
 /**
  * Stores a validated workflow, its tasks and edges in the caller's transaction. Roots
  * are QUEUED (or PENDING on their own delay); the others PENDING until their parents
- * succeed. A taken idempotency key is `already_exists`.
+ * succeed. Every task gets `origin` (the submitting request's correlation id and trace
+ * context). A taken idempotency key is `already_exists`.
  */
-export async function workflowInsert(ex: Executor, p: { id: string; wf: NewWorkflow; now: Date }): Promise<void> {
+export async function workflowInsert(ex: Executor, p: { id: string; wf: NewWorkflow; now: Date; origin?: TaskOrigin }): Promise<void> {
   const { wf, now } = p;
   await ex.execute(sql`insert into workflows (id, namespace, name, failure_policy, status, created_at)
     values (${p.id}, ${wf.namespace}, ${wf.name}, ${wf.failurePolicy}, 'RUNNING', ${now})`);
@@ -33,15 +34,17 @@ export async function workflowInsert(ex: Executor, p: { id: string; wf: NewWorkf
     status: dependsOn.length > 0 || (t.runAt && t.runAt > now) ? 'PENDING' : 'QUEUED',
     run_at: t.runAt?.toISOString() ?? null, retry_policy: t.retryPolicy, timeout_ms: t.timeoutMs,
     idempotency_key: t.idempotencyKey, labels: t.labels, notify: t.notify, node: name, pending_parents: dependsOn.length,
+    correlation_id: p.origin?.correlationId ?? null, trace_context: p.origin?.traceContext ?? null,
   }));
   try {
     await ex.execute(sql`insert into tasks (id, namespace, type, queue, payload, priority, status, run_at, retry_policy,
-        timeout_ms, idempotency_key, labels, notify, workflow_id, node, pending_parents, created_at, updated_at)
+        timeout_ms, idempotency_key, labels, notify, workflow_id, node, pending_parents, correlation_id, trace_context, created_at, updated_at)
       select r.id, r.namespace, r.type, r.queue, r.payload, r.priority, r.status, r.run_at, r.retry_policy, r.timeout_ms,
-        r.idempotency_key, coalesce(r.labels, '{}'::jsonb), r.notify, ${p.id}, r.node, r.pending_parents, ${now}, ${now}
+        r.idempotency_key, coalesce(r.labels, '{}'::jsonb), r.notify, ${p.id}, r.node, r.pending_parents, r.correlation_id,
+        r.trace_context, ${now}, ${now}
       from jsonb_to_recordset(${JSON.stringify(recs)}::jsonb) as r(id uuid, namespace text, type text, queue text,
         payload jsonb, priority int, status text, run_at timestamptz, retry_policy jsonb, timeout_ms int,
-        idempotency_key text, labels jsonb, notify jsonb, node text, pending_parents int)`);
+        idempotency_key text, labels jsonb, notify jsonb, node text, pending_parents int, correlation_id text, trace_context text)`);
   } catch (e) {
     if ((e as { cause?: { code?: string } }).cause?.code === '23505' || (e as { code?: string }).code === '23505') {
       throw new DomainError('already_exists', 'an idempotency key of this workflow is already used by another task');

@@ -108,5 +108,6 @@ export function taskToPb(t: Task): PbTask {
     checkpoint: t.checkpoint ? valueOf(t.checkpoint.data) : undefined,
     checkpointVersion: BigInt(t.checkpoint?.version ?? 0),
     replayOf: t.replayOf ?? '',
+    correlationId: t.correlationId ?? '',
   });
 }

@@ -44,6 +44,8 @@ export interface AssignSpec {
   queue?: string;
   namespace?: string;
   labels?: Record<string, string>;
+  correlationId?: string;
+  traceContext?: Record<string, string>;
 }
 
 function json(v: JsonValue): Value {
@@ -101,6 +103,8 @@ export class FakeConnection {
         deadline: s.deadline ? timestampFromDate(s.deadline) : undefined,
         checkpoint: s.checkpoint ? { data: json(s.checkpoint.data), version: BigInt(s.checkpoint.version) } : undefined,
         labels: s.labels ?? {},
+        correlationId: s.correlationId ?? '',
+        traceContext: s.traceContext ?? {},
       },
     });
     return attempt;

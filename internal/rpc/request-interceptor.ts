@@ -1,0 +1,56 @@
+import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
+import { isSpanContextValid, trace } from '@opentelemetry/api';
+import type { Logger } from '../shared/logger.js';
+import { newRequestId, REQUEST, REQUEST_ID_HEADER, saneRequestId } from './request-context.js';
+
+/**
+ * Gives every RPC its correlation id: the `x-request-id` header when sane (the server
+ * already replaced a missing or insane one with a generated id and echoes it, see
+ * RpcServer; an in-memory transport gets one here), left in the handler context
+ * ({@link REQUEST}) with a child logger whose lines carry `requestId` (and `traceId`
+ * when the call is traced). Logs one access line per call at debug: method, code (the
+ * client's: this sits outside the error interceptor), duration; a stream's when it ends.
+ */
+export function requestInterceptor(logger: Logger): Interceptor {
+  return (next) => async (req) => {
+    const id = saneRequestId(req.header.get(REQUEST_ID_HEADER)) ?? newRequestId();
+    const span = trace.getActiveSpan()?.spanContext();
+    const log = logger.child({ requestId: id, ...(span && isSpanContextValid(span) ? { traceId: span.traceId } : {}) });
+    req.contextValues.set(REQUEST, { id, logger: log });
+    const method = `${req.service.typeName}/${req.method.name}`;
+    const start = performance.now();
+    const access = (code: string): void => log.debug({ method, code, durationMs: Math.round((performance.now() - start) * 10) / 10 }, 'rpc');
+    let res: Awaited<ReturnType<typeof next>>;
+    try {
+      res = await next(req);
+    } catch (e) {
+      access(codeOf(e));
+      throw e;
+    }
+    if (!res.stream) {
+      access('OK');
+      return res;
+    }
+    return { ...res, message: logged(res.message, access) };
+  };
+}
+
+async function* logged<T>(messages: AsyncIterable<T>, access: (code: string) => void): AsyncIterable<T> {
+  // A stream the client abandons ends without an error reaching here: CANCELLED.
+  let code = 'CANCELLED';
+  try {
+    yield* messages;
+    code = 'OK';
+  } catch (e) {
+    code = codeOf(e);
+    throw e;
+  } finally {
+    access(code);
+  }
+}
+
+/** The canonical gRPC code name (NOT_FOUND, …) of what a call threw; UNKNOWN for anything but a ConnectError. */
+export function codeOf(e: unknown): string {
+  const code = e instanceof ConnectError ? e.code : Code.Unknown;
+  return (Code[code] ?? 'Unknown').replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase();
+}
