@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import type { Logger } from '../shared/logger.js';
+import { sleep } from '../shared/sleep.js';
 import { checkRateLimit, type RateLimit, type SubmitLimiter, type TakeOutcome } from './submit-limiter.js';
 
 const TOKEN_BUCKET = readFileSync(new URL('./lua/token-bucket.lua', import.meta.url), 'utf8');
@@ -12,19 +13,28 @@ type ScriptedRedis = Redis & { tokenBucket(...args: (string | number)[]): Promis
  * one Lua script takes from all the request's buckets atomically. When Redis does not
  * answer within `timeoutMs` the request is admitted and a warning logged: the limit
  * protects capacity, and Redis is never what decides whether a submission is durable.
+ * A limiter just made (a limit turned on while serving) lets requests wait for its
+ * first connection, up to `timeoutMs` after it was made, rather than admit them all.
  */
 export class RedisSubmitLimiter implements SubmitLimiter {
   private readonly redis: ScriptedRedis;
   private current: RateLimit;
+  private readonly timeoutMs: number;
+  /** Settles at the first connection, or `timeoutMs` after construction, whichever is first. */
+  private readonly firstConnection: Promise<void>;
 
   constructor(limit: RateLimit, private readonly opts: { url: string; prefix: string; logger: Logger; timeoutMs?: number }) {
     this.current = checkRateLimit(limit, 'RedisSubmitLimiter');
+    this.timeoutMs = opts.timeoutMs ?? 500;
     this.redis = new Redis(opts.url, {
-      commandTimeout: opts.timeoutMs ?? 500, maxRetriesPerRequest: 1, enableOfflineQueue: false,
+      commandTimeout: this.timeoutMs, maxRetriesPerRequest: 1, enableOfflineQueue: false,
       retryStrategy: (times) => Math.min(50 * 2 ** times, 1_000),
     }) as ScriptedRedis;
     this.redis.on('error', (e) => opts.logger.debug({ err: e.message }, 'redis (rate limit)'));
     this.redis.defineCommand('tokenBucket', { lua: TOKEN_BUCKET });
+    const waited = new AbortController();
+    const ready = new Promise<void>((resolve) => this.redis.once('ready', () => resolve()));
+    this.firstConnection = Promise.race([ready, sleep(this.timeoutMs, waited.signal).then(() => undefined)]).finally(() => waited.abort());
   }
 
   get limit(): RateLimit {
@@ -37,6 +47,7 @@ export class RedisSubmitLimiter implements SubmitLimiter {
   }
 
   async take(costs: Map<string, number>): Promise<TakeOutcome> {
+    await this.firstConnection;
     const names = [...costs.keys()];
     try {
       const r = await this.redis.tokenBucket(

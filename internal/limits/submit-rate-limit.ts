@@ -9,8 +9,9 @@ export interface SubmitRateSettings {
 /**
  * The submission rate limit of one process, changeable while it serves (a config
  * reload): off while the rate is 0, else applied by one backend limiter that `build`
- * makes on first use and keeps, buckets and connection, when the limit changes or goes
- * off and on again. Throws from the constructor and `set` when a rate is negative.
+ * makes when the limit is first on (so a Redis connection is opened before it is needed)
+ * and keeps, buckets and connection, when the limit changes or goes off and on again.
+ * Throws from the constructor and `set` when a rate is negative.
  */
 export class SubmitRateLimit {
   private backend: (SubmitLimiter & { close?(): Promise<void> }) | undefined;
@@ -24,14 +25,14 @@ export class SubmitRateLimit {
   set(settings: SubmitRateSettings): void {
     if (!(settings.rate >= 0) || !(settings.burst >= 0)) throw new Error(`SubmitRateLimit: rate and burst must be >= 0, got ${settings.rate}/${settings.burst}`);
     this.limit = settings.rate > 0 ? { rate: settings.rate, burst: settings.burst || Math.max(1, Math.ceil(settings.rate)) } : undefined;
-    if (this.limit) this.backend?.setLimit(this.limit);
+    if (!this.limit) return;
+    if (this.backend) this.backend.setLimit(this.limit);
+    else this.backend = this.build(this.limit);
   }
 
   /** The limiter to apply now; undefined while the limit is off. */
   get active(): SubmitLimiter | undefined {
-    if (!this.limit) return undefined;
-    this.backend ??= this.build(this.limit);
-    return this.backend;
+    return this.limit ? this.backend : undefined;
   }
 
   /** Closes the backend, if one was built. */
