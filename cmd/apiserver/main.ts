@@ -2,7 +2,8 @@ import { apiserverRole } from '../../internal/app/roles.js';
 import { runProcess } from '../../internal/app/process.js';
 import { serveRoles } from '../../internal/app/serve.js';
 import { buildRpcEdge } from '../../internal/app/rpc-edge.js';
-import { loadConfig, requireAuthBeyondLoopback } from '../../internal/config/config.js';
+import { requireAuthBeyondLoopback } from '../../internal/config/config.js';
+import { edgeLimitHandlers, loadProcessConfig, watchProcessConfig } from '../../internal/app/process-config.js';
 import { systemClock } from '../../internal/shared/clock.js';
 import { createLogger } from '../../internal/shared/logger.js';
 import { migrateDb, openPostgres } from '../../internal/storage/db.js';
@@ -10,7 +11,7 @@ import { startTracing } from '../../internal/observability/tracing.js';
 import { Metrics } from '../../internal/observability/metrics.js';
 import { instrumentPool } from '../../internal/observability/instrument.js';
 
-const config = loadConfig();
+const config = loadProcessConfig('apiserver');
 const logger = createLogger({ name: 'apiserver', level: config.TASKD_LOG_LEVEL });
 const tracing = startTracing(config, { serviceName: 'taskd-apiserver', logger });
 runProcess(logger, async (signal) => {
@@ -23,8 +24,9 @@ runProcess(logger, async (signal) => {
     instrumentPool(metrics, db);
     const base = { logger, clock: systemClock, metrics };
     const edge = buildRpcEdge(base, config, { db, sharedLimits: true });
+    const watcher = watchProcessConfig(logger, config, edgeLimitHandlers(edge));
     try {
-      await serveRoles(base, config, [apiserverRole(base, db, config, edge)], edge, signal);
+      await Promise.all([serveRoles(base, config, [apiserverRole(base, db, config, edge)], edge, signal), watcher.run(signal)]);
     } finally {
       await edge.close();
     }

@@ -4,7 +4,8 @@ import { runProcess } from '../../internal/app/process.js';
 import { apiserverRole, notifierRole, schedulerRole } from '../../internal/app/roles.js';
 import { serveRoles } from '../../internal/app/serve.js';
 import { internalCredential, buildRpcEdge } from '../../internal/app/rpc-edge.js';
-import { authEnabled, loadConfig, parseHostPort } from '../../internal/config/config.js';
+import { authEnabled, parseHostPort } from '../../internal/config/config.js';
+import { edgeLimitHandlers, loadProcessConfig, watchProcessConfig } from '../../internal/app/process-config.js';
 import { MemoryLeaderLock } from '../../internal/coordination/memory-leader-lock.js';
 import { MemoryPresence } from '../../internal/coordination/presence.js';
 import { registerBuiltins, Worker } from '../../internal/sdk/index.js';
@@ -20,7 +21,8 @@ import { instrumentNotifier, instrumentScheduler, instrumentWorker } from '../..
  * under TASKD_DATA_DIR and an in-process leader lock. The roles still talk over gRPC on
  * the one port, exactly as the multi-process stack does.
  */
-const config = loadConfig({ TASKD_LOCK_TTL_MS: '3000', TASKD_LOCK_RENEW_MS: '500', TASKD_POLL_MS: '250', ...process.env });
+const DEV_DEFAULTS = { TASKD_LOCK_TTL_MS: '3000', TASKD_LOCK_RENEW_MS: '500', TASKD_POLL_MS: '250' };
+const config = loadProcessConfig('taskd-dev', DEV_DEFAULTS);
 const logger = createLogger({ name: 'taskd-dev', level: config.TASKD_LOG_LEVEL });
 const tracing = startTracing(config, { serviceName: 'taskd-dev', logger });
 const { host, port } = parseHostPort(config.TASKD_ADDR);
@@ -57,6 +59,10 @@ runProcess(logger, async (signal) => {
     instrumentWorker(metrics, worker);
     worker.on('connected', (e) => logger.info({ leader: e.address, epoch: e.epoch }, 'worker connected'));
     const workerDone = new Promise<void>((r) => setImmediate(r)).then(() => worker.run(signal));
+    const watcher = watchProcessConfig(logger, config, {
+      ...edgeLimitHandlers(edge), TASKD_WORKER_SLOTS: (c) => worker.setSlots(c.TASKD_WORKER_SLOTS),
+    }, DEV_DEFAULTS);
+    const watching = watcher.run(signal);
     await serveRoles(base, devConfig, [...roles, { routes: () => {}, run: () => workerDone, readiness: async () => ({ worker: worker.status.connected }) }], edge, signal, (addr) => {
       process.stdout.write(
         `\ntaskd is running on http://${addr} (data in ${dataDir})\n` +
@@ -64,6 +70,7 @@ runProcess(logger, async (signal) => {
           `Read it back:\n  curl -s -H 'content-type: application/json' -d '{"id":"<id>"}' http://${addr}/taskd.v1.TaskService/GetTask\n\n`,
       );
     });
+    await watching;
     await edge.close();
   } finally {
     await tracing.shutdown();

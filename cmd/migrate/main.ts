@@ -1,8 +1,8 @@
-import { loadConfig } from '../../internal/config/config.js';
+import { loadProcessConfig } from '../../internal/app/process-config.js';
 import { createLogger } from '../../internal/shared/logger.js';
 import { migrateDb, openPostgres } from '../../internal/storage/db.js';
 
-const config = loadConfig();
+const config = loadProcessConfig('migrate');
 const logger = createLogger({ name: 'migrate', level: config.TASKD_LOG_LEVEL });
 if (!config.TASKD_DATABASE_URL) {
   logger.fatal('invalid configuration: TASKD_DATABASE_URL is required');

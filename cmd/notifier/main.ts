@@ -2,7 +2,8 @@ import { notifierRole } from '../../internal/app/roles.js';
 import { runProcess } from '../../internal/app/process.js';
 import { serveRoles } from '../../internal/app/serve.js';
 import { buildRpcEdge } from '../../internal/app/rpc-edge.js';
-import { loadConfig, requireAuthBeyondLoopback } from '../../internal/config/config.js';
+import { requireAuthBeyondLoopback } from '../../internal/config/config.js';
+import { edgeLimitHandlers, loadProcessConfig, watchProcessConfig } from '../../internal/app/process-config.js';
 import { systemClock } from '../../internal/shared/clock.js';
 import { createLogger } from '../../internal/shared/logger.js';
 import { migrateDb, openPostgres } from '../../internal/storage/db.js';
@@ -14,7 +15,7 @@ import { instrumentNotifier, instrumentPool } from '../../internal/observability
  * The notifier (docs/notifier.md): consumes events from Kafka (TASKD_KAFKA_BROKERS) or
  * the outbox, and delivers webhooks and email. Serves /healthz and /readyz on TASKD_ADDR.
  */
-const config = loadConfig();
+const config = loadProcessConfig('notifier');
 const logger = createLogger({ name: 'notifier', level: config.TASKD_LOG_LEVEL });
 const tracing = startTracing(config, { serviceName: 'taskd-notifier', logger });
 runProcess(logger, async (signal) => {
@@ -27,10 +28,11 @@ runProcess(logger, async (signal) => {
     instrumentPool(metrics, db);
     const base = { logger, clock: systemClock, metrics };
     const edge = buildRpcEdge(base, config, { db, sharedLimits: false });
+    const watcher = watchProcessConfig(logger, config, edgeLimitHandlers(edge));
     try {
       const role = notifierRole(base, db, config);
       instrumentNotifier(metrics, role.notifier);
-      await serveRoles(base, config, [role], edge, signal);
+      await Promise.all([serveRoles(base, config, [role], edge, signal), watcher.run(signal)]);
     } finally {
       await edge.close();
     }

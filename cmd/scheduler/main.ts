@@ -3,7 +3,8 @@ import { runProcess } from '../../internal/app/process.js';
 import { relayFromConfig } from '../../internal/events/relay-from-config.js';
 import { serveRoles } from '../../internal/app/serve.js';
 import { buildRpcEdge } from '../../internal/app/rpc-edge.js';
-import { advertiseAddress, loadConfig, requireAuthBeyondLoopback } from '../../internal/config/config.js';
+import { advertiseAddress, requireAuthBeyondLoopback } from '../../internal/config/config.js';
+import { edgeLimitHandlers, loadProcessConfig, watchProcessConfig } from '../../internal/app/process-config.js';
 import { RedisPresence } from '../../internal/coordination/presence.js';
 import { RedisLeaderLock } from '../../internal/coordination/redis-leader-lock.js';
 import { systemClock } from '../../internal/shared/clock.js';
@@ -13,7 +14,7 @@ import { startTracing } from '../../internal/observability/tracing.js';
 import { Metrics } from '../../internal/observability/metrics.js';
 import { instrumentPool, instrumentRelay, instrumentScheduler } from '../../internal/observability/instrument.js';
 
-const config = loadConfig();
+const config = loadProcessConfig('scheduler');
 const logger = createLogger({ name: 'scheduler', level: config.TASKD_LOG_LEVEL });
 const tracing = startTracing(config, { serviceName: 'taskd-scheduler', logger });
 runProcess(logger, async (signal) => {
@@ -43,13 +44,14 @@ runProcess(logger, async (signal) => {
     const address = advertiseAddress(config.TASKD_ADDR, config.TASKD_ADVERTISE_ADDR);
     // Schedulers take no submissions: the submission limit stays in process (unused).
     const edge = buildRpcEdge(base, config, { db, sharedLimits: false });
+    const watcher = watchProcessConfig(logger, config, edgeLimitHandlers(edge));
     try {
       // With TASKD_KAFKA_BROKERS set, every leadership term also runs the outbox relay.
       const relay = relayFromConfig(base, db, config);
       const role = schedulerRole(base, db, { lock, presence }, config, address, relay);
       instrumentScheduler(metrics, role.scheduler, db);
       if (relay) instrumentRelay(metrics, relay);
-      await serveRoles(base, config, [role], edge, signal);
+      await Promise.all([serveRoles(base, config, [role], edge, signal), watcher.run(signal)]);
     } finally {
       await edge.close();
     }

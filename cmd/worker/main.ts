@@ -1,11 +1,11 @@
-import { loadConfig } from '../../internal/config/config.js';
+import { loadProcessConfig, watchProcessConfig } from '../../internal/app/process-config.js';
 import { registerBuiltins, startHealthServer, Worker, workerReadiness } from '../../internal/sdk/index.js';
 import { createLogger } from '../../internal/shared/logger.js';
 import { startTracing } from '../../internal/observability/tracing.js';
 import { Metrics } from '../../internal/observability/metrics.js';
 import { instrumentWorker } from '../../internal/observability/instrument.js';
 
-const config = loadConfig();
+const config = loadProcessConfig('worker');
 const logger = createLogger({ name: 'worker', level: config.TASKD_LOG_LEVEL });
 const tracing = startTracing(config, { serviceName: 'taskd-worker', logger });
 
@@ -38,7 +38,8 @@ const onSignal = (sig: NodeJS.Signals): void => {
 process.on('SIGTERM', onSignal);
 process.on('SIGINT', onSignal);
 
-await worker.run(stop.signal);
+const watcher = watchProcessConfig(logger, config, { TASKD_WORKER_SLOTS: (c) => worker.setSlots(c.TASKD_WORKER_SLOTS) });
+await Promise.all([worker.run(stop.signal), watcher.run(stop.signal)]);
 await health.close();
 // After the last result went out: its execute span is among those flushed.
 await tracing.shutdown();
