@@ -117,6 +117,18 @@ describe('ConfigWatcher', () => {
     expect(await gone).toBe(`invalid configuration: TASKD_CONFIG_FILE: cannot read "${file}" (no such file)`);
   });
 
+  it('a reload asked for while a pass reads the file is the next pass\'s, not lost in it', async () => {
+    const file = join(dir, 'taskd.yaml');
+    writeFileSync(file, 'worker_slots: 2\n');
+    const env = { TASKD_CONFIG_FILE: file };
+    const w = new ConfigWatcher({ logger: pino({ level: 'silent' }) }, { env, config: loadConfig(env), apply: {} });
+    const pass = w.runOnce();
+    w.reload();
+    expect(await pass).toEqual({ kind: 'unchanged' });
+    expect(await w.runOnce()).toEqual({ kind: 'reloaded', applied: [], restartNeeded: [] });
+    expect(await w.runOnce()).toEqual({ kind: 'unchanged' });
+  });
+
   it('SIGHUP reads the file at once, changed or not; run settles when stopped, with or without a file', async () => {
     const file = join(dir, 'taskd.yaml');
     writeFileSync(file, 'worker_slots: 2\n');

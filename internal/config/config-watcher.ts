@@ -113,10 +113,13 @@ export class ConfigWatcher extends EventEmitter<ConfigWatcherEvents> {
   async runOnce(): Promise<ReloadOutcome> {
     const path = this.opts.env.TASKD_CONFIG_FILE;
     if (!path) return { kind: 'unchanged' };
+    // Taken before the read: a reload asked for while this pass reads is the next pass's.
+    const forced = this.forced;
+    this.forced = false;
     const read = await readText(path);
     const text = 'text' in read ? read.text : `\0${read.problem}`;
     const first = this.seen === undefined;
-    if (!this.forced) {
+    if (!forced) {
       if (text === this.seen) return { kind: 'unchanged' };
       // A file being written may be read half-written (empty, truncated): a change counts
       // once two reads agree. SIGHUP means the writer is done and loads at once.
@@ -126,7 +129,6 @@ export class ConfigWatcher extends EventEmitter<ConfigWatcherEvents> {
     }
     this.seen = text;
     this.settling = undefined;
-    this.forced = false;
     let next: Config;
     try {
       next = loadConfig(this.opts.env, { defaults: this.opts.defaults, fileText: read });
@@ -138,7 +140,7 @@ export class ConfigWatcher extends EventEmitter<ConfigWatcherEvents> {
     }
     const changes = this.apply(next);
     // The first read only confirms what the process started with.
-    if (first && changes.applied.length === 0 && changes.restartNeeded.length === 0) return { kind: 'unchanged' };
+    if (first && !forced && changes.applied.length === 0 && changes.restartNeeded.length === 0) return { kind: 'unchanged' };
     this.base.logger.info({ file: path, ...changes }, 'config reloaded');
     if (changes.restartNeeded.length > 0) {
       this.base.logger.warn({ file: path, settings: changes.restartNeeded }, 'changed settings take effect after a restart');
