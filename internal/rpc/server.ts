@@ -5,6 +5,8 @@ import { connectNodeAdapter } from '@connectrpc/connect-node';
 import { createServer, type Server } from '@httptoolkit/httpolyglot';
 import type { Logger } from '../shared/logger.js';
 import { errorInterceptor } from './error-interceptor.js';
+import { metricsInterceptor } from './metrics-interceptor.js';
+import type { Metrics } from '../observability/metrics.js';
 import { openApiDocument } from './rest/openapi-file.js';
 import { RestGateway } from './rest/rest-gateway.js';
 import { newRequestId, REQUEST_ID_HEADER, saneRequestId } from './request-context.js';
@@ -37,6 +39,12 @@ export interface RpcServerOptions {
    * 401). Default: everyone is admitted.
    */
   authenticateHttp?: (headers: Headers) => Promise<void>;
+  /**
+   * The process's metrics: every RPC is counted and timed, and GET /metrics serves them
+   * (unauthenticated, like the probes; it shows counts, never task data). Default: no
+   * /metrics.
+   */
+  metrics?: Metrics;
 }
 
 /**
@@ -53,7 +61,10 @@ export class RpcServer {
   readonly interceptors: Interceptor[];
 
   constructor(private readonly opts: RpcServerOptions) {
-    this.interceptors = [traceInterceptor(), requestInterceptor(opts.logger), errorInterceptor(opts.logger), ...(opts.interceptors ?? [])];
+    this.interceptors = [
+      traceInterceptor(), requestInterceptor(opts.logger),
+      ...(opts.metrics ? [metricsInterceptor(opts.metrics)] : []), errorInterceptor(opts.logger), ...(opts.interceptors ?? []),
+    ];
     const built: { router?: ConnectRouter } = {};
     const adapter = connectNodeAdapter({
       routes: (r) => {
@@ -114,6 +125,16 @@ export class RpcServer {
     if (req.method === 'GET' && path === '/readyz') {
       const r = await this.opts.readiness().catch((e: Error) => ({ ready: false, detail: { error: e.message } }));
       res.writeHead(r.ready ? 200 : 503, { 'content-type': 'application/json' }).end(`${JSON.stringify({ ready: r.ready, ...r.detail })}\n`);
+      return;
+    }
+    if (req.method === 'GET' && path === '/metrics' && this.opts.metrics) {
+      const metrics = this.opts.metrics;
+      const text = await metrics.scrape().catch((e: Error) => {
+        this.opts.logger.error({ err: e }, 'metrics scrape failed');
+        return undefined;
+      });
+      if (text === undefined) res.writeHead(500, { 'content-type': 'text/plain' }).end('metrics unavailable\n');
+      else res.writeHead(200, { 'content-type': metrics.contentType }).end(text);
       return;
     }
     // Every request past the probes gets its correlation id here, so it is echoed whatever
