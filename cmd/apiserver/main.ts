@@ -9,7 +9,7 @@ import { createLogger } from '../../internal/shared/logger.js';
 import { migrateDb, openPostgres } from '../../internal/storage/db.js';
 import { startTracing } from '../../internal/observability/tracing.js';
 import { Metrics } from '../../internal/observability/metrics.js';
-import { instrumentPool } from '../../internal/observability/instrument.js';
+import { instrumentPool, instrumentConfig } from '../../internal/observability/instrument.js';
 
 const config = loadProcessConfig('apiserver');
 const logger = createLogger({ name: 'apiserver', level: config.TASKD_LOG_LEVEL });
@@ -25,6 +25,7 @@ runProcess(logger, async (signal) => {
     const base = { logger, clock: systemClock, metrics };
     const edge = buildRpcEdge(base, config, { db, sharedLimits: true });
     const watcher = watchProcessConfig(logger, config, edgeLimitHandlers(edge));
+    instrumentConfig(metrics, watcher);
     try {
       await Promise.all([serveRoles(base, config, [apiserverRole(base, db, config, edge)], edge, signal), watcher.run(signal)]);
     } finally {

@@ -14,7 +14,7 @@ import { createLogger } from '../../internal/shared/logger.js';
 import { migrateDb, openPglite } from '../../internal/storage/db.js';
 import { startTracing } from '../../internal/observability/tracing.js';
 import { Metrics } from '../../internal/observability/metrics.js';
-import { instrumentNotifier, instrumentScheduler, instrumentWorker } from '../../internal/observability/instrument.js';
+import { instrumentNotifier, instrumentScheduler, instrumentWorker, instrumentConfig } from '../../internal/observability/instrument.js';
 
 /**
  * The embedded default: apiserver, scheduler, notifier and a worker in one process, on PGlite
@@ -62,6 +62,7 @@ runProcess(logger, async (signal) => {
     const watcher = watchProcessConfig(logger, config, {
       ...edgeLimitHandlers(edge), TASKD_WORKER_SLOTS: (c) => worker.setSlots(c.TASKD_WORKER_SLOTS),
     }, DEV_DEFAULTS);
+    instrumentConfig(metrics, watcher);
     const watching = watcher.run(signal);
     await serveRoles(base, devConfig, [...roles, { routes: () => {}, run: () => workerDone, readiness: async () => ({ worker: worker.status.connected }) }], edge, signal, (addr) => {
       process.stdout.write(

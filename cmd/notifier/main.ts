@@ -9,7 +9,7 @@ import { createLogger } from '../../internal/shared/logger.js';
 import { migrateDb, openPostgres } from '../../internal/storage/db.js';
 import { startTracing } from '../../internal/observability/tracing.js';
 import { Metrics } from '../../internal/observability/metrics.js';
-import { instrumentNotifier, instrumentPool } from '../../internal/observability/instrument.js';
+import { instrumentNotifier, instrumentPool, instrumentConfig } from '../../internal/observability/instrument.js';
 
 /**
  * The notifier (docs/notifier.md): consumes events from Kafka (TASKD_KAFKA_BROKERS) or
@@ -29,6 +29,7 @@ runProcess(logger, async (signal) => {
     const base = { logger, clock: systemClock, metrics };
     const edge = buildRpcEdge(base, config, { db, sharedLimits: false });
     const watcher = watchProcessConfig(logger, config, edgeLimitHandlers(edge));
+    instrumentConfig(metrics, watcher);
     try {
       const role = notifierRole(base, db, config);
       instrumentNotifier(metrics, role.notifier);

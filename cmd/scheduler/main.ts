@@ -12,7 +12,7 @@ import { createLogger } from '../../internal/shared/logger.js';
 import { migrateDb, openPostgres } from '../../internal/storage/db.js';
 import { startTracing } from '../../internal/observability/tracing.js';
 import { Metrics } from '../../internal/observability/metrics.js';
-import { instrumentPool, instrumentRelay, instrumentScheduler } from '../../internal/observability/instrument.js';
+import { instrumentPool, instrumentRelay, instrumentScheduler, instrumentConfig } from '../../internal/observability/instrument.js';
 
 const config = loadProcessConfig('scheduler');
 const logger = createLogger({ name: 'scheduler', level: config.TASKD_LOG_LEVEL });
@@ -45,6 +45,7 @@ runProcess(logger, async (signal) => {
     // Schedulers take no submissions: the submission limit stays in process (unused).
     const edge = buildRpcEdge(base, config, { db, sharedLimits: false });
     const watcher = watchProcessConfig(logger, config, edgeLimitHandlers(edge));
+    instrumentConfig(metrics, watcher);
     try {
       // With TASKD_KAFKA_BROKERS set, every leadership term also runs the outbox relay.
       const relay = relayFromConfig(base, db, config);

@@ -3,7 +3,7 @@ import { registerBuiltins, startHealthServer, Worker, workerReadiness } from '..
 import { createLogger } from '../../internal/shared/logger.js';
 import { startTracing } from '../../internal/observability/tracing.js';
 import { Metrics } from '../../internal/observability/metrics.js';
-import { instrumentWorker } from '../../internal/observability/instrument.js';
+import { instrumentWorker, instrumentConfig } from '../../internal/observability/instrument.js';
 
 const config = loadProcessConfig('worker');
 const logger = createLogger({ name: 'worker', level: config.TASKD_LOG_LEVEL });
@@ -39,6 +39,7 @@ process.on('SIGTERM', onSignal);
 process.on('SIGINT', onSignal);
 
 const watcher = watchProcessConfig(logger, config, { TASKD_WORKER_SLOTS: (c) => worker.setSlots(c.TASKD_WORKER_SLOTS) });
+instrumentConfig(metrics, watcher);
 await Promise.all([worker.run(stop.signal), watcher.run(stop.signal)]);
 await health.close();
 // After the last result went out: its execute span is among those flushed.

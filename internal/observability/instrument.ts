@@ -1,3 +1,4 @@
+import type { ConfigWatcher } from '../config/config-watcher.js';
 import type { OutboxRelay } from '../events/outbox-relay.js';
 import type { Notifier } from '../notifier/notifier.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
@@ -136,4 +137,13 @@ export function instrumentPool(m: Metrics, db: Db): void {
     m.pgPoolConnections.set({ state: 'busy' }, Math.max(0, s.total - s.idle));
     m.pgPoolWaiting.set(s.waiting);
   });
+}
+
+/** Config reloads by result, and when the config was last loaded successfully. */
+export function instrumentConfig(m: Metrics, watcher: ConfigWatcher): void {
+  watcher.on('reloaded', () => {
+    m.configReloads.inc({ result: 'applied' });
+    m.configLastReload.set(Date.now() / 1000);
+  });
+  watcher.on('rejected', () => m.configReloads.inc({ result: 'rejected' }));
 }

@@ -8,6 +8,7 @@ import { TaskService } from '../../gen/taskd/v1/task_service_pb.js';
 import { valueOf } from '../../internal/rpc/convert/json.js';
 import { Cluster, logMsg } from '../cluster.js';
 import { freePort, reapAll, spawnTaskd, type LogLine } from '../procs.js';
+import { scrape } from '../metrics-scrape.js';
 import { createTestDatabase, redisPrefix, testEnv, type TestDatabase } from '../stack.js';
 import { waitFor } from '../wait.js';
 
@@ -136,5 +137,9 @@ describe('config file: refusals at start, live reload in a worker and an apiserv
     writeFileSync(file, 'submit_rate: 0\nsubmit_burst: 1\n');
     await api.waitForLog(reloadedWith(['submit_rate']), 20_000);
     expect([await submit(), await submit(), await submit()]).toEqual(['ok', 'ok', 'ok']);
+    // Its /metrics counts both reloads and the one refusal.
+    const m = await scrape(`127.0.0.1:${port}`);
+    expect(m.sum('taskd_config_reloads_total', { result: 'applied' })).toBe(2);
+    expect(m.sum('taskd_rpc_requests_total', { method: 'SubmitTask', code: 'RESOURCE_EXHAUSTED' })).toBe(1);
   });
 });
