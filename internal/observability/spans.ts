@@ -26,6 +26,7 @@ export const ATTR = {
   outcome: 'taskd.outcome',
   accepted: 'taskd.result.accepted',
   via: 'taskd.submit.via',
+  redelivered: 'taskd.redelivered',
 } as const;
 
 /** The carrier of `ctx`'s span; empty when tracing is off or no span is active. */

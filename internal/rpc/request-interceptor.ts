@@ -1,6 +1,7 @@
-import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
+import type { Interceptor } from '@connectrpc/connect';
 import { isSpanContextValid, trace } from '@opentelemetry/api';
 import type { Logger } from '../shared/logger.js';
+import { codeName } from './metrics-interceptor.js';
 import { newRequestId, REQUEST, REQUEST_ID_HEADER, saneRequestId } from './request-context.js';
 
 /**
@@ -24,7 +25,7 @@ export function requestInterceptor(logger: Logger): Interceptor {
     try {
       res = await next(req);
     } catch (e) {
-      access(codeOf(e));
+      access(codeName(e));
       throw e;
     }
     if (!res.stream) {
@@ -42,15 +43,9 @@ async function* logged<T>(messages: AsyncIterable<T>, access: (code: string) => 
     yield* messages;
     code = 'OK';
   } catch (e) {
-    code = codeOf(e);
+    code = codeName(e);
     throw e;
   } finally {
     access(code);
   }
-}
-
-/** The canonical gRPC code name (NOT_FOUND, …) of what a call threw; UNKNOWN for anything but a ConnectError. */
-export function codeOf(e: unknown): string {
-  const code = e instanceof ConnectError ? e.code : Code.Unknown;
-  return (Code[code] ?? 'Unknown').replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase();
 }

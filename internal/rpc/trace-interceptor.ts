@@ -1,7 +1,9 @@
 import type { Interceptor } from '@connectrpc/connect';
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span, type TextMapGetter } from '@opentelemetry/api';
+import {
+  context, isSpanContextValid, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span, type TextMapGetter,
+} from '@opentelemetry/api';
 import { ATTR_RPC_METHOD, ATTR_RPC_STATUS_CODE, ATTR_RPC_SYSTEM_NAME } from '@opentelemetry/semantic-conventions';
-import { codeOf } from './request-interceptor.js';
+import { codeName } from './metrics-interceptor.js';
 
 const tracer = trace.getTracer('taskd');
 
@@ -25,12 +27,14 @@ export function traceInterceptor(): Interceptor {
     const method = `${req.service.typeName}/${req.method.name}`;
     const parent = propagation.extract(ROOT_CONTEXT, req.header, headerGetter);
     const span = tracer.startSpan(method, { kind: SpanKind.SERVER, attributes: { [ATTR_RPC_SYSTEM_NAME]: 'grpc', [ATTR_RPC_METHOD]: method } }, parent);
+    // Tracing off (no provider, no propagator): nothing to carry, so no wrapping either.
+    if (!isSpanContextValid(span.spanContext())) return next(req);
     const ctx = trace.setSpan(parent, span);
     let res: Awaited<ReturnType<typeof next>>;
     try {
       res = await context.with(ctx, () => next(req));
     } catch (e) {
-      end(span, codeOf(e));
+      end(span, codeName(e));
       throw e;
     }
     if (!res.stream) {
@@ -53,7 +57,7 @@ async function* traced<T>(messages: AsyncIterable<T>, span: Span, ctx: Context):
     }
     code = 'OK';
   } catch (e) {
-    code = codeOf(e);
+    code = codeName(e);
     throw e;
   } finally {
     if (code === 'CANCELLED') await it.return?.();

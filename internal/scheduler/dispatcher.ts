@@ -9,7 +9,7 @@ import {
   taskAssignments, taskClaimReady, taskNextDue, taskPromoteDue, type Claimed,
 } from '../storage/dispatch-store.js';
 import { leadershipFence } from '../storage/leadership-store.js';
-import { startDispatchSpan, type TraceCarrier } from '../observability/spans.js';
+import { ATTR, startDispatchSpan, type TraceCarrier } from '../observability/spans.js';
 import { AttemptKeeper } from './attempt-keeper.js';
 import type { AttemptRef, HelloIn, ResultIn, ToWorker } from './messages.js';
 import { WorkerSession } from './worker-session.js';
@@ -163,11 +163,11 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
       this.keeper.leases.adopt(lease, session);
       session.credits--;
       const { span, carrier } = startDispatchSpan({ ...spanOf(c), workerId: session.workerId });
-      span.setAttribute('taskd.redelivered', true);
+      span.setAttribute(ATTR.redelivered, true);
       lease.traceContext = carrier;
       session.send(assignOf(c, c.timeoutMs ? new Date(c.startedAt.getTime() + c.timeoutMs) : null, carrier));
       span.end();
-      this.base.logger.info({ taskId: c.id, attempt: c.attempt, workerId: session.workerId }, 'undelivered attempt re-sent');
+      this.base.logger.info({ taskId: c.id, attempt: c.attempt, workerId: session.workerId, correlationId: c.correlationId ?? undefined }, 'undelivered attempt re-sent');
       this.emit('assigned', { taskId: c.id, attempt: c.attempt, workerId: session.workerId, queue: c.queue, type: c.type });
     }
   }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Code, ConnectError, createClient, type Transport } from '@connectrpc/connect';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventService } from '../../gen/taskd/v1/event_service_pb.js';
+import { ScheduleService } from '../../gen/taskd/v1/schedule_service_pb.js';
 import { TaskStatus } from '../../gen/taskd/v1/task_pb.js';
 import { WorkflowService } from '../../gen/taskd/v1/workflow_service_pb.js';
 import { jsonOf } from '../../internal/rpc/convert/json.js';
@@ -141,6 +142,21 @@ describe('correlation ids on a real cluster (apiserver, scheduler and worker pro
     expect(wf.workflow!.tasks.map((t) => t.task!.correlationId)).toEqual(['wf-7', 'wf-7']);
     for (const id of ids) await succeeded(id);
     expect(seen.get(ids[1]!)?.correlationId).toBe('wf-7');
+  });
+
+  it('schedules: a triggered run carries the TriggerSchedule request id; a scheduled fire\'s run carries the fire\'s own id', async () => {
+    const sc = createClient(ScheduleService, cluster.transport());
+    const noop = { case: 'task' as const, value: { type: 'noop' } };
+    const manual = (await sc.createSchedule({ schedule: { name: 'corr-manual', cron: '0 0 1 1 *', template: noop, paused: true } })).schedule!;
+    const r = await sc.triggerSchedule({ id: manual.id }, { headers: { 'x-request-id': 'trigger-9' } });
+    expect((await cluster.client().getTask({ id: r.fire!.taskId })).task?.correlationId).toBe('trigger-9');
+
+    const every = (await sc.createSchedule({ schedule: { name: 'corr-every-second', cron: '* * * * * *', template: noop } })).schedule!;
+    const fire = await waitFor('a scheduled fire with a run', async () => (await cluster.sql.query<{ id: string; task_id: string }>(
+      'select id, task_id from schedule_fires where schedule_id = $1 and not manual and task_id is not null order by fire_at limit 1', [every.id],
+    )).rows[0], 30_000, 100);
+    await sc.pauseSchedule({ id: every.id });
+    expect((await cluster.client().getTask({ id: fire.task_id })).task?.correlationId).toBe(fire.id);
   });
 });
 

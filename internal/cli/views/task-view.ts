@@ -48,6 +48,7 @@ export function taskDetails(t: Task, now: number): string {
     ['Workflow', t.workflowId],
     ['Replay of', t.replayOf],
     ['Idempotency key', t.idempotencyKey],
+    ['Correlation id', t.correlationId],
     ['Timeout', durationText(t.timeout)],
     ['Created', t.createdAt ? `${timeText(t.createdAt)} (${ageText(t.createdAt, now)} ago)` : ''],
     ['Run at', timeText(t.runAt)],
