@@ -3,8 +3,10 @@
 #   node --import tsx cmd/apiserver/main.ts   (the default)
 #   node --import tsx cmd/scheduler/main.ts
 #   node --import tsx cmd/worker/main.ts
-#   node --import tsx cmd/migrate/main.ts     (migrations also run at apiserver/scheduler start)
+#   node --import tsx cmd/notifier/main.ts    (webhooks and email from events)
+#   node --import tsx cmd/migrate/main.ts     (migrations also run at apiserver/scheduler/notifier start)
 # No HEALTHCHECK: docker-compose.yml and deploy/k8s/ probe /healthz and /readyz themselves.
+# Every process also serves /metrics (Prometheus) on the port of its probes.
 
 ARG NODE_IMAGE=node:24-bookworm-slim
 
@@ -35,6 +37,6 @@ COPY internal ./internal
 COPY cmd ./cmd
 # The node image's unprivileged user, by number so runAsNonRoot can verify it.
 USER 1000:1000
-# 8080: TASKD_ADDR of apiserver and scheduler; 9090: TASKD_WORKER_HEALTH_ADDR of workers.
+# 8080: TASKD_ADDR of apiserver, scheduler and notifier; 9090: TASKD_WORKER_HEALTH_ADDR of workers.
 EXPOSE 8080 9090
 CMD ["node", "--import", "tsx", "cmd/apiserver/main.ts"]
