@@ -6,20 +6,26 @@
  *   check-runtime.ts config   stdin: [{ where, env }]  stdout: [{ where, ok, error?, config? }]
  *     Parses each container's environment with the binaries' own loadConfig (unknown
  *     TASKD_* keys, bad values and cross-field rules fail exactly as at start-up) and
- *     parseHostPort, and returns the parsed settings, defaults filled in.
+ *     parseHostPort, and returns the parsed settings, defaults filled in, and whether
+ *     authentication is on (authEnabled: what requireAuthBeyondLoopback asks for).
  *
  *   check-runtime.ts inputs ENTRY...   stdout: { files, packages }
  *     Follows the static imports of each entry point (esbuild, no output written) and
  *     lists the repository files they reach and the npm packages they import.
  *
+ *   check-runtime.ts metrics   stdout: [{ name, type, labels }]
+ *     Every metric family taskd exports (internal/observability/metrics.ts, all parts).
+ *
  *   check-runtime.ts serve
- *     Both, as one JSON request per stdin line ({ config: cases } or { inputs: entries })
- *     answered by one JSON line each, so a caller with many questions starts tsx once.
+ *     All three, as one JSON request per stdin line ({ config: cases }, { inputs: entries }
+ *     or { metrics: true }) answered by one JSON line each, so a caller with many
+ *     questions starts tsx once.
  */
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { builtinModules } from 'node:module';
-import { loadConfig, parseHostPort } from '../../internal/config/config.js';
+import { authEnabled, loadConfig, parseHostPort } from '../../internal/config/config.js';
+import { Metrics, type MetricsPart } from '../../internal/observability/metrics.js';
 
 interface EnvCase {
   where: string;
@@ -32,10 +38,22 @@ function checkConfig(cases: EnvCase[]): unknown[] {
       const config = loadConfig(env);
       const addr = parseHostPort(config.TASKD_ADDR, 'TASKD_ADDR');
       const health = parseHostPort(config.TASKD_WORKER_HEALTH_ADDR, 'TASKD_WORKER_HEALTH_ADDR');
-      return { where, ok: true, config: { ...config, addr, health } };
+      return { where, ok: true, config: { ...config, addr, health }, auth: authEnabled(config) };
     } catch (e) {
       return { where, ok: false, error: (e as Error).message };
     }
+  });
+}
+
+const ALL_PARTS: MetricsPart[] = ['rpc', 'api', 'scheduler', 'relay', 'worker', 'notifier', 'postgres', 'redis', 'config'];
+
+/** The families of a Metrics playing every part, without the default process metrics. */
+async function listMetrics(): Promise<{ name: string; type: string; labels: string[] }[]> {
+  const m = new Metrics({ parts: ALL_PARTS, process: 'check', defaultMetrics: false });
+  const families = await m.registry.getMetricsAsJSON();
+  return families.map((f) => {
+    const metric = m.registry.getSingleMetric(f.name) as unknown as { labelNames?: string[] } | undefined;
+    return { name: f.name, type: String(f.type), labels: [...(metric?.labelNames ?? [])] };
   });
 }
 
@@ -78,14 +96,16 @@ if (mode === 'config') {
   process.stdout.write(`${JSON.stringify(checkConfig(cases))}\n`);
 } else if (mode === 'inputs' && args.length > 0) {
   process.stdout.write(`${JSON.stringify(await listInputs(args))}\n`);
+} else if (mode === 'metrics') {
+  process.stdout.write(`${JSON.stringify(await listMetrics())}\n`);
 } else if (mode === 'serve') {
   for await (const line of createInterface({ input: process.stdin })) {
     if (!line.trim()) continue;
-    const req = JSON.parse(line) as { config?: EnvCase[]; inputs?: string[] };
-    const res = req.config ? checkConfig(req.config) : await listInputs(req.inputs ?? []);
+    const req = JSON.parse(line) as { config?: EnvCase[]; inputs?: string[]; metrics?: boolean };
+    const res = req.config ? checkConfig(req.config) : req.metrics ? await listMetrics() : await listInputs(req.inputs ?? []);
     process.stdout.write(`${JSON.stringify(res)}\n`);
   }
 } else {
-  process.stderr.write('usage: check-runtime.ts config < cases.json | inputs ENTRY... | serve\n');
+  process.stderr.write('usage: check-runtime.ts config < cases.json | inputs ENTRY... | metrics | serve\n');
   process.exit(2);
 }

@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
 """Project-specific checks of the deployment files, run by scripts/validate-deploy.sh.
 
-Schema validity is left to the tools (compose's loader, kubeconform, hadolint); this
-checks what they cannot know: that the files agree with the binaries and with each
+Schema validity is left to the tools (compose's loader, kubeconform, hadolint, promtool);
+this checks what they cannot know: that the files agree with the binaries and with each
 other. Every TASKD_* environment is parsed by the binaries' own loadConfig (through
 check-runtime.ts under tsx), ports in listen addresses, probes, healthchecks, Services
 and published ports line up, scheduler address lists name exactly the schedulers that
-exist, workers hold no database or Redis credentials, and the image receives every file
-the binaries load. `--self-test` breaks the files in memory in known ways and fails
-unless each break is caught.
+exist, processes that bind beyond loopback have authentication, Kafka topic replication
+fits the brokers, workers hold no database or Redis credentials nor the signing secret,
+and the image receives every file the binaries load. The k8s checks run on the base and
+on deploy/overlays/example; the monitoring files are checked by check_monitoring.py.
+`--self-test` breaks the files in memory in known ways and fails unless each break is
+caught.
 """
 import argparse
 import base64
@@ -22,15 +25,21 @@ from urllib.parse import urlparse
 
 import yaml
 
-BINARIES = ('apiserver', 'scheduler', 'worker', 'migrate')
+import check_monitoring
+
+BINARIES = ('apiserver', 'scheduler', 'worker', 'notifier', 'migrate')
 REQUIRED = {
     'apiserver': ['TASKD_DATABASE_URL', 'TASKD_SCHEDULER_ADDRS', 'TASKD_ADDR'],
     'scheduler': ['TASKD_DATABASE_URL', 'TASKD_REDIS_URL', 'TASKD_ADDR', 'TASKD_ADVERTISE_ADDR'],
     'worker': ['TASKD_SCHEDULER_ADDRS', 'TASKD_WORKER_SLOTS', 'TASKD_WORKER_QUEUES', 'TASKD_WORKER_HEALTH_ADDR'],
+    'notifier': ['TASKD_DATABASE_URL', 'TASKD_ADDR'],
     'migrate': ['TASKD_DATABASE_URL'],
 }
-# DESIGN.md: workers speak only gRPC and hold no database or Redis credentials.
-FORBIDDEN = {'worker': ['TASKD_DATABASE_URL', 'TASKD_REDIS_URL']}
+# DESIGN.md: workers speak only gRPC and hold no database or Redis credentials, nor the
+# secret that signs tokens.
+FORBIDDEN = {'worker': ['TASKD_DATABASE_URL', 'TASKD_REDIS_URL', 'TASKD_AUTH_HS256_SECRET']}
+# Processes that call requireAuthBeyondLoopback (internal/config/config.ts) at start.
+AUTH_BEYOND_LOOPBACK = ('apiserver', 'scheduler', 'notifier')
 COMMAND_RE = re.compile(r'^cmd/([a-z]+)/main\.ts$')
 LOOPBACK = ('127.', 'localhost', '::1')
 
@@ -86,7 +95,8 @@ class Runtime:
         if unknown:
             return {'where': case['where'], 'ok': False, 'error': f'unknown setting {", ".join(unknown)}'}
         cfg = {k: env.get(k, defaults.get(k)) for k in self.config_keys}
-        cfg['TASKD_SCHEDULER_ADDRS'] = [x.strip() for x in (cfg['TASKD_SCHEDULER_ADDRS'] or '').split(',') if x.strip()]
+        for key in ('TASKD_SCHEDULER_ADDRS', 'TASKD_KAFKA_BROKERS', 'TASKD_WORKER_QUEUES'):
+            cfg[key] = [x.strip() for x in (cfg.get(key) or '').split(',') if x.strip()]
         try:
             for key, out in (('TASKD_ADDR', 'addr'), ('TASKD_WORKER_HEALTH_ADDR', 'health')):
                 m = re.match(r'^(\[[^\]]+\]|[^:]+):(\d{1,5})$', cfg[key] or '')
@@ -108,6 +118,20 @@ class Runtime:
             for k, r in zip(todo, self.ask({'config': list(todo.values())})):
                 self.cache[k] = r
         return [dict(self.cache[key(c)], where=c['where']) for c in cases]
+
+    def metrics(self):
+        """Every metric family taskd exports: [{name, type, labels}]."""
+        if 'metrics' not in self.cache:
+            if self.tsx:
+                self.cache['metrics'] = self.ask({'metrics': True})
+            else:
+                src = read(os.path.join(self.root, 'internal/observability/metrics.ts'))
+                found = []
+                for m in re.finditer(r"new (Counter|Gauge|Histogram)\(\{ name: '(\w+)'([^\n]*)", src):
+                    labels = re.search(r'labelNames: \[([^\]]*)\]', m.group(3))
+                    found.append({'name': m.group(2), 'type': m.group(1).lower(), 'labels': re.findall(r"'(\w+)'", labels.group(1)) if labels else []})
+                self.cache['metrics'] = found
+        return self.cache['metrics']
 
     def inputs(self, entries):
         if tuple(entries) not in self.inputs_cache:
@@ -153,6 +177,12 @@ def check_taskd_env(rep, where, binary, env, parsed):
     if binary != 'migrate':
         rep.check(not listen['host'].startswith(LOOPBACK), f'{where}: {key} {listen["host"]} is loopback: unreachable from outside the container')
         rep.check(listen['port'] != 0, f'{where}: {key} needs a fixed port for probes')
+    if binary in AUTH_BEYOND_LOOPBACK and not listen['host'].startswith(LOOPBACK) and 'auth' in parsed:
+        rep.check(parsed['auth'], f'{where}: {binary} binds {listen["host"]} without authentication, which requireAuthBeyondLoopback refuses (set TASKD_AUTH_HS256_SECRET or a JWKS)')
+    brokers = cfg.get('TASKD_KAFKA_BROKERS') or []
+    if brokers and binary == 'scheduler':
+        rep.check(int(cfg.get('TASKD_KAFKA_REPLICATION') or 3) <= len(brokers),
+                  f'{where}: TASKD_KAFKA_REPLICATION {cfg.get("TASKD_KAFKA_REPLICATION")} exceeds the {len(brokers)} broker(s) of TASKD_KAFKA_BROKERS: topic creation fails')
     for url in cfg.get('TASKD_SCHEDULER_ADDRS', []) if binary in ('apiserver', 'worker') else []:
         u = urlparse(url)
         rep.check(u.scheme == 'http' and u.hostname and u.port, f'{where}: scheduler address {url!r} is not http://host:port')
@@ -259,7 +289,9 @@ def check_compose(doc, rt, rep):
             tmpfs = svc.get('tmpfs') or []
             rep.check('/tmp' in ([tmpfs] if isinstance(tmpfs, str) else tmpfs), f'{w}: read_only needs a tmpfs on /tmp (tsx compile cache)')
         deps = depends(svc)
-        for key, host in env_hosts(r['cfg'], ['TASKD_DATABASE_URL', 'TASKD_REDIS_URL']):
+        hosts = env_hosts(r['cfg'], ['TASKD_DATABASE_URL', 'TASKD_REDIS_URL'])
+        hosts += [('TASKD_KAFKA_BROKERS', b.rsplit(':', 1)[0]) for b in r['cfg'].get('TASKD_KAFKA_BROKERS') or []]
+        for key, host in hosts:
             rep.check(host in services, f'{w}: {key} names host {host}, which is no service')
             rep.check(deps.get(host, {}).get('condition') == 'service_healthy', f'{w}: must depend on {host} being healthy ({key})')
     schedulers = {n: r for n, (b, r) in info.items() if b == 'scheduler'}
@@ -274,6 +306,7 @@ def check_compose(doc, rt, rep):
             rep.check(got == expected, f'compose {name}: TASKD_SCHEDULER_ADDRS {sorted(got)} != the schedulers {sorted(expected)}')
     rep.check(any(b == 'apiserver' and services[n].get('ports') for n, (b, _) in info.items()), 'compose: no apiserver publishes a port')
     rep.check(any(b == 'worker' for b, _ in info.values()), 'compose: no worker')
+    return info
 
 
 # ---------------------------------------------------------------- kubernetes
@@ -432,6 +465,7 @@ def check_k8s(docs, rt, rep):
             rep.check(got == expected, f'k8s {wl["metadata"]["name"]}: TASKD_SCHEDULER_ADDRS {sorted(got)} != the scheduler pods {sorted(expected)}')
     for wl, _, _, _ in by_binary.get('apiserver', [])[:1]:
         rep.check(wl['spec'].get('replicas', 1) >= 2, f'k8s {wl["metadata"]["name"]}: run 2+ apiservers')
+    return by_binary
 
 
 # ---------------------------------------------------------------- Dockerfile and image contents
@@ -568,10 +602,18 @@ def check_image(root, dockerfile, dockerignore, pkg, rt, rep):
 
 # ---------------------------------------------------------------- main
 
+def monitoring(inputs, rt, rep):
+    compose_info = check_compose(inputs['compose'], rt, Report(True))
+    k8s_info = check_k8s(inputs['k8s_example'], rt, Report(True))
+    check_monitoring.check_monitoring(inputs['monitoring'], inputs['compose'], compose_info, inputs['k8s_example'], k8s_info, rt.metrics(), rep)
+
+
 def run_all(inputs, rt, quiet=False, only=None):
     reps = {}
     for name, fn in (('compose', lambda r: check_compose(inputs['compose'], rt, r)),
                      ('k8s', lambda r: check_k8s(inputs['k8s'], rt, r)),
+                     ('k8s-example', lambda r: check_k8s(inputs['k8s_example'], rt, r)),
+                     ('monitoring', lambda r: monitoring(inputs, rt, r)),
                      ('image', lambda r: inputs.__setitem__('image_files', check_image(rt.root, inputs['dockerfile'], inputs['dockerignore'], inputs['pkg'], rt, r)))):
         if only and name != only:
             continue
@@ -610,7 +652,10 @@ def self_test(inputs, rt):
         ('k8s: worker containerPort not its health port', k8s('Deployment', 'worker', lambda d: k8s_container(d)['ports'][0].__setitem__('containerPort', 9091))),
         ('k8s: read-only root without /tmp', k8s('Deployment', 'worker', lambda d: k8s_container(d).__setitem__('volumeMounts', []))),
         ('image: migrations left out by .dockerignore', lambda i: i.__setitem__('dockerignore', i['dockerignore'] + '\ninternal/storage/migrations\n')),
-    ]
+        ('compose: notifier without authentication', compose(lambda d: first_taskd(d, 'notifier')['environment'].pop('TASKD_AUTH_HS256_SECRET'))),
+        ('compose: topic replication above the brokers', compose(lambda d: first_taskd(d, 'scheduler')['environment'].__setitem__('TASKD_KAFKA_REPLICATION', '3'))),
+        ('compose: worker given the signing secret', compose(lambda d: first_taskd(d, 'worker')['environment'].__setitem__('TASKD_AUTH_HS256_SECRET', 'x' * 40))),
+    ] + check_monitoring.self_test_mutations()
     bad = []
     for what, mutate in mutations:
         i = copy.deepcopy(inputs)
@@ -627,7 +672,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--root', required=True)
     ap.add_argument('--compose', required=True)
-    ap.add_argument('--k8s', required=True, help='rendered manifests (kustomize output)')
+    ap.add_argument('--k8s', required=True, help='rendered manifests of the base (kustomize output)')
+    ap.add_argument('--k8s-example', required=True, help='rendered manifests of deploy/overlays/example (base, monitoring, autoscaling)')
     ap.add_argument('--tsx', default='', help='tsx binary; without it, env keys are checked by name only')
     ap.add_argument('--self-test', action='store_true')
     a = ap.parse_args()
@@ -635,9 +681,13 @@ def main():
         compose_doc = yaml.safe_load(f)
     with open(a.k8s, encoding='utf-8') as f:
         k8s_docs = [d for d in yaml.safe_load_all(f) if d]
+    with open(a.k8s_example, encoding='utf-8') as f:
+        k8s_example = [d for d in yaml.safe_load_all(f) if d]
     inputs = {
         'compose': compose_doc,
         'k8s': k8s_docs,
+        'k8s_example': k8s_example,
+        'monitoring': check_monitoring.load_inputs(a.root),
         'dockerfile': read(os.path.join(a.root, 'Dockerfile')),
         'dockerignore': read(os.path.join(a.root, '.dockerignore')),
         'pkg': json.loads(read(os.path.join(a.root, 'package.json'))),
