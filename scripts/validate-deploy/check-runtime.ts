@@ -3,11 +3,13 @@
  * questions about the real code so the deployment files are checked against it rather
  * than against a copy of its rules:
  *
- *   check-runtime.ts config   stdin: [{ where, env }]  stdout: [{ where, ok, error?, config? }]
+ *   check-runtime.ts config   stdin: [{ where, env, file? }]  stdout: [{ where, ok, error?, config?, auth? }]
  *     Parses each container's environment with the binaries' own loadConfig (unknown
  *     TASKD_* keys, bad values and cross-field rules fail exactly as at start-up) and
  *     parseHostPort, and returns the parsed settings, defaults filled in, and whether
  *     authentication is on (authEnabled: what requireAuthBeyondLoopback asks for).
+ *     `file` is the text of the config file that env.TASKD_CONFIG_FILE names, as mounted
+ *     in the container; it is read from there, not from this machine's disk.
  *
  *   check-runtime.ts inputs ENTRY...   stdout: { files, packages }
  *     Follows the static imports of each entry point (esbuild, no output written) and
@@ -30,12 +32,14 @@ import { Metrics, type MetricsPart } from '../../internal/observability/metrics.
 interface EnvCase {
   where: string;
   env: Record<string, string>;
+  /** Text of the file env.TASKD_CONFIG_FILE names (from the ConfigMap mounted there). */
+  file?: string;
 }
 
 function checkConfig(cases: EnvCase[]): unknown[] {
-  return cases.map(({ where, env }) => {
+  return cases.map(({ where, env, file }) => {
     try {
-      const config = loadConfig(env);
+      const config = loadConfig(env, file === undefined ? {} : { fileText: { text: file } });
       const addr = parseHostPort(config.TASKD_ADDR, 'TASKD_ADDR');
       const health = parseHostPort(config.TASKD_WORKER_HEALTH_ADDR, 'TASKD_WORKER_HEALTH_ADDR');
       return { where, ok: true, config: { ...config, addr, health }, auth: authEnabled(config) };

@@ -90,8 +90,9 @@ class Runtime:
         src = read(os.path.join(self.root, 'internal/config/config.ts'))
         defaults = dict(re.findall(r"(TASKD_[A-Z0-9_]+): z\.string\(\)\.default\('([^']*)'\)", src))
         defaults.update((k, v) for k, v in re.findall(r"(TASKD_[A-Z0-9_]+): list\(\['([^']*)'\]\)", src))
-        env = case['env']
-        unknown = [k for k in env if k.startswith('TASKD_') and k not in self.config_keys]
+        env = dict(file_settings(case.get('file')), **case['env'])
+        not_settings = ('TASKD_CONFIG_FILE', 'TASKD_SERVER', 'TASKD_TOKEN')  # config-input.ts NOT_SETTINGS
+        unknown = [k for k in env if k.startswith('TASKD_') and k not in self.config_keys and k not in not_settings and not k.startswith('TASKD_TEST_')]
         if unknown:
             return {'where': case['where'], 'ok': False, 'error': f'unknown setting {", ".join(unknown)}'}
         cfg = {k: env.get(k, defaults.get(k)) for k in self.config_keys}
@@ -105,14 +106,15 @@ class Runtime:
                 cfg[out] = {'host': m.group(1).strip('[]'), 'port': int(m.group(2))}
         except ValueError as e:
             return {'where': case['where'], 'ok': False, 'error': str(e)}
-        return {'where': case['where'], 'ok': True, 'config': cfg}
+        auth = any(cfg.get(k) for k in ('TASKD_AUTH_HS256_SECRET', 'TASKD_AUTH_JWKS_URL', 'TASKD_AUTH_JWKS_FILE'))  # authEnabled
+        return {'where': case['where'], 'ok': True, 'config': cfg, 'auth': auth}
 
     def parse_configs(self, cases):
         if not cases:
             return []
         if not self.tsx:
             return [self.fallback_config(c) for c in cases]
-        key = lambda c: json.dumps(c['env'], sort_keys=True)
+        key = lambda c: json.dumps([c['env'], c.get('file')], sort_keys=True)
         todo = {key(c): c for c in cases if key(c) not in self.cache}
         if todo:
             for k, r in zip(todo, self.ask({'config': list(todo.values())})):
@@ -140,6 +142,33 @@ class Runtime:
 
     def _inputs(self, entries):
         return self.ask({'inputs': list(entries)})
+
+
+def file_settings(text):
+    """A config file's settings as TASKD_* variables (lists joined), as loadConfig reads them."""
+    doc = yaml.safe_load(text) if text else None
+    return {f'TASKD_{k.upper()}': ','.join(map(str, v)) if isinstance(v, list) else str(v) for k, v in (doc or {}).items()}
+
+
+def config_file(container, volumes, objs, env, rep, w):
+    """The text of the file TASKD_CONFIG_FILE names, from the ConfigMap volume it is on."""
+    path = env.get('TASKD_CONFIG_FILE')
+    if not path:
+        return None
+    mounts = [m for m in container.get('volumeMounts') or [] if path.startswith(m['mountPath'].rstrip('/') + '/')]
+    if not rep.check(bool(mounts), f'{w}: TASKD_CONFIG_FILE {path} is on no volume mount'):
+        return None
+    mount = max(mounts, key=lambda m: len(m['mountPath']))
+    rep.check('subPath' not in mount, f'{w}: the config file is mounted with subPath, which Kubernetes never updates: edits would not reload')
+    cm = (volumes.get(mount['name']) or {}).get('configMap')
+    if not rep.check(cm is not None, f'{w}: TASKD_CONFIG_FILE {path} is not on a ConfigMap volume'):
+        return None
+    rel = path[len(mount['mountPath'].rstrip('/')) + 1:]
+    key = next((i['key'] for i in cm.get('items') or [] if i['path'] == rel), rel if not cm.get('items') else None)
+    data = (objs.get(('ConfigMap', cm['name'])) or {}).get('data') or {}
+    if not rep.check(key in data, f'{w}: ConfigMap {cm["name"]} has no key for {path}'):
+        return None
+    return data[key]
 
 
 def read(path):
@@ -405,7 +434,15 @@ def check_k8s(docs, rt, rep):
                 rep.check(bool(tmp) and 'emptyDir' in volumes.get(tmp[0]['name'], {}), f'{w}: readOnlyRootFilesystem needs an emptyDir on /tmp (tsx compile cache; tsx fails to start without it)')
             for pn in pod_names:
                 env = k8s_env(c, objs, pn, rep, w)
-                cases.append({'where': f'{w} ({pn})', 'env': {k: v for k, v in env.items() if k.startswith('TASKD_')}})
+                case = {'where': f'{w} ({pn})', 'env': {k: v for k, v in env.items() if k.startswith('TASKD_')}}
+                text = config_file(c, volumes, objs, env, rep, w)
+                if text is not None:
+                    case['file'] = text
+                    settings = file_settings(text)
+                    shadowed = sorted(k for k in settings if k in env)
+                    rep.check(not shadowed, f'{w}: {shadowed} set in the environment override the config file, so its reloads never change them')
+                    env = dict(settings, **env)
+                cases.append(case)
                 meta.append((wl, c, b, pn, env))
     parsed = rt.parse_configs(cases)
     by_binary = {}
@@ -650,7 +687,10 @@ def self_test(inputs, rt):
         ('k8s: three schedulers, two addresses', k8s('StatefulSet', 'scheduler', lambda d: d['spec'].__setitem__('replicas', 3))),
         ('k8s: readiness probe on the wrong port', k8s('Deployment', 'apiserver', lambda d: k8s_container(d)['readinessProbe']['httpGet'].__setitem__('port', 9999))),
         ('k8s: worker containerPort not its health port', k8s('Deployment', 'worker', lambda d: k8s_container(d)['ports'][0].__setitem__('containerPort', 9091))),
-        ('k8s: read-only root without /tmp', k8s('Deployment', 'worker', lambda d: k8s_container(d).__setitem__('volumeMounts', []))),
+        ('k8s: read-only root without /tmp', k8s('Deployment', 'worker', lambda d: k8s_container(d).__setitem__('volumeMounts', [m for m in k8s_container(d)['volumeMounts'] if m['mountPath'] != '/tmp']))),
+        ('k8s: worker config file mounted with subPath', k8s('Deployment', 'worker', lambda d: next(m for m in k8s_container(d)['volumeMounts'] if m['mountPath'] == '/etc/taskd').__setitem__('subPath', 'taskd.yaml'))),
+        ('k8s: worker environment shadows the config file', k8s('Deployment', 'worker', lambda d: k8s_container(d)['env'].append({'name': 'TASKD_WORKER_SLOTS', 'value': '4'}))),
+        ('k8s: worker config file with a misspelt key', k8s('ConfigMap', 'worker-config', lambda d: d['data'].__setitem__('taskd.yaml', 'worker_slot: 4\n'))),
         ('image: migrations left out by .dockerignore', lambda i: i.__setitem__('dockerignore', i['dockerignore'] + '\ninternal/storage/migrations\n')),
         ('compose: notifier without authentication', compose(lambda d: first_taskd(d, 'notifier')['environment'].pop('TASKD_AUTH_HS256_SECRET'))),
         ('compose: topic replication above the brokers', compose(lambda d: first_taskd(d, 'scheduler')['environment'].__setitem__('TASKD_KAFKA_REPLICATION', '3'))),
