@@ -143,6 +143,15 @@ export class Metrics {
     this.configReloads = new Counter({ name: 'taskd_config_reloads_total', help: 'Config file reloads by result (applied, rejected).', labelNames: ['result'], registers: c });
     this.configLastReload = new Gauge({ name: 'taskd_config_last_reload_success_timestamp_seconds', help: 'When the config was last loaded successfully (Unix time).', registers: c });
     this.configLastReload.set(Date.now() / 1000);
+
+    // Series of closed label sets exist from the start at 0, so rates and alerts on them
+    // see a first increase instead of a series appearing out of nowhere.
+    for (const result of ['applied', 'rejected']) this.configReloads.inc({ result }, 0);
+    for (const outcome of ['fired', 'skipped']) this.scheduleFires.inc({ outcome }, 0);
+    for (const reason of ['worker_lost', 'timeout']) this.leasesExpired.inc({ reason }, 0);
+    for (const channel of ['webhook', 'email']) {
+      for (const result of ['delivered', 'retry', 'failed']) this.notifierDeliveries.inc({ channel, result }, 0);
+    }
   }
 
   /** Adds a collector run before every scrape (to set gauges from live state). */

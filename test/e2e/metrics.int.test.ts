@@ -6,6 +6,7 @@ import { NotificationService } from '../../gen/taskd/v1/notification_service_pb.
 import { valueOf } from '../../internal/rpc/convert/json.js';
 import { Cluster, FAST_TIMINGS, logMsg } from '../cluster.js';
 import { scrape, total, type Scrape } from '../metrics-scrape.js';
+import { PROMETHEUS_GENERATED, referencedMetrics } from '../deploy/referenced-metrics.js';
 import { WebhookReceiver } from '../notifier-kit.js';
 import { freePort, reapAll } from '../procs.js';
 import { createTestDatabase, redisPrefix, testEnv, type TestDatabase } from '../stack.js';
@@ -144,6 +145,11 @@ describe('metrics: every process\'s /metrics matches what happened', () => {
     // Every process: its build info and a Postgres pool where it has one.
     for (const x of [...m.api, ...s, ...m.workers, m.notifier]) expect(x.has('taskd_build_info')).toBe(true);
     for (const x of [...m.api, ...s, m.notifier]) expect(x.has('taskd_pg_pool_connections', { state: 'idle' })).toBe(true);
+
+    // The dashboard, the alert rules, the HPA and its adapter rule use only series these processes export.
+    const exported = new Set([...m.api, ...s, ...m.workers, m.notifier].flatMap((x) => [...x.names()]));
+    const missing = [...referencedMetrics()].filter(([name]) => !PROMETHEUS_GENERATED.has(name) && !exported.has(name));
+    expect(missing.map(([name, where]) => `${name} (${where.join('; ')})`)).toEqual([]);
 
     // The outbox drains: the leader's relay reports no backlog once Kafka has every event.
     await waitFor('the outbox backlog to reach 0', async () => (await scrape(cluster.schedulers[await cluster.leaderIndex()]!.addr)).sum('taskd_outbox_backlog') === 0, 30_000, 200);
