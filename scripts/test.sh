@@ -4,7 +4,10 @@
 # and Redis server packages the integration tests start, the gRPC clients the
 # reflection tests run (scripts/ensure-grpcurl.sh) and the Kafka broker jars
 # (scripts/ensure-kafka.sh; needs Java 17+ and Maven), then runs both vitest
-# projects (unit and int) in one `vitest run` and exits with its status.
+# projects (unit and int) in one `vitest run` and exits with its status. The int project
+# includes scripts/validate-deploy.sh (test/deploy/validate-deploy.int.test.ts), which
+# needs Go and python3-venv and builds its tools on first use (about 3 minutes on this
+# 2-core machine, then cached under .cache/; about 10 s a run after that).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

