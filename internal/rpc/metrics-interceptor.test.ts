@@ -9,7 +9,8 @@ import type { Db } from '../storage/db.js';
 import { parseExposition } from '../../test/metrics-scrape.js';
 import { deadLetterServiceImpl } from './dead-letter-service.js';
 import { errorInterceptor } from './error-interceptor.js';
-import { codeName, metricsInterceptor } from './metrics-interceptor.js';
+import { metricsInterceptor } from './metrics-interceptor.js';
+import { codeName } from './rpc-end.js';
 
 describe('metricsInterceptor', () => {
   it('counts each RPC by the code the client gets (after the error interceptor) and times unary calls', async () => {

@@ -1,7 +1,7 @@
 import type { Interceptor } from '@connectrpc/connect';
 import { isSpanContextValid, trace } from '@opentelemetry/api';
 import type { Logger } from '../shared/logger.js';
-import { codeName } from './metrics-interceptor.js';
+import { onRpcEnd } from './rpc-end.js';
 import { newRequestId, REQUEST, REQUEST_ID_HEADER, saneRequestId } from './request-context.js';
 
 /**
@@ -21,31 +21,6 @@ export function requestInterceptor(logger: Logger): Interceptor {
     const method = `${req.service.typeName}/${req.method.name}`;
     const start = performance.now();
     const access = (code: string): void => log.debug({ method, code, durationMs: Math.round((performance.now() - start) * 10) / 10 }, 'rpc');
-    let res: Awaited<ReturnType<typeof next>>;
-    try {
-      res = await next(req);
-    } catch (e) {
-      access(codeName(e));
-      throw e;
-    }
-    if (!res.stream) {
-      access('OK');
-      return res;
-    }
-    return { ...res, message: logged(res.message, access) };
+    return onRpcEnd(() => next(req), access);
   };
-}
-
-async function* logged<T>(messages: AsyncIterable<T>, access: (code: string) => void): AsyncIterable<T> {
-  // A stream the client abandons ends without an error reaching here: CANCELLED.
-  let code = 'CANCELLED';
-  try {
-    yield* messages;
-    code = 'OK';
-  } catch (e) {
-    code = codeName(e);
-    throw e;
-  } finally {
-    access(code);
-  }
 }

@@ -1,9 +1,9 @@
 import type { Interceptor } from '@connectrpc/connect';
 import {
-  context, isSpanContextValid, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span, type TextMapGetter,
+  context, isSpanContextValid, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span, type TextMapGetter,
 } from '@opentelemetry/api';
 import { ATTR_RPC_METHOD, ATTR_RPC_STATUS_CODE, ATTR_RPC_SYSTEM_NAME } from '@opentelemetry/semantic-conventions';
-import { codeName } from './metrics-interceptor.js';
+import { onRpcEnd } from './rpc-end.js';
 
 const tracer = trace.getTracer('taskd');
 
@@ -30,39 +30,8 @@ export function traceInterceptor(): Interceptor {
     // Tracing off (no provider, no propagator): nothing to carry, so no wrapping either.
     if (!isSpanContextValid(span.spanContext())) return next(req);
     const ctx = trace.setSpan(parent, span);
-    let res: Awaited<ReturnType<typeof next>>;
-    try {
-      res = await context.with(ctx, () => next(req));
-    } catch (e) {
-      end(span, codeName(e));
-      throw e;
-    }
-    if (!res.stream) {
-      end(span, 'OK');
-      return res;
-    }
-    return { ...res, message: traced(res.message, span, ctx) };
+    return onRpcEnd(() => context.with(ctx, () => next(req)), (code) => end(span, code), (f) => context.with(ctx, f));
   };
-}
-
-/** Iterates a streaming handler inside its span's context (its body runs on each next()); ends the span with the stream. */
-async function* traced<T>(messages: AsyncIterable<T>, span: Span, ctx: Context): AsyncIterable<T> {
-  const it = messages[Symbol.asyncIterator]();
-  let code = 'CANCELLED';
-  try {
-    for (;;) {
-      const r = await context.with(ctx, () => it.next());
-      if (r.done) break;
-      yield r.value;
-    }
-    code = 'OK';
-  } catch (e) {
-    code = codeName(e);
-    throw e;
-  } finally {
-    if (code === 'CANCELLED') await it.return?.();
-    end(span, code);
-  }
 }
 
 /** Codes that are the server's failure, as the gRPC server-span conventions count them; the others are the caller's. */
