@@ -33,7 +33,7 @@ export function instrumentScheduler(m: Metrics, scheduler: Scheduler, db: Db): v
   m.leader.set(0);
   scheduler.on('term', ({ dispatcher, runner }) => {
     dispatcher.on('assigned', (a) => {
-      if (a.waitedMs === undefined) return;
+      if (a.redelivered) return;
       m.tasksDispatched.inc({ queue: a.queue, type: a.type });
       m.queueWait.observe({ queue: a.queue }, a.waitedMs / 1000);
     });

@@ -47,10 +47,10 @@ export interface WorkerView {
 
 export interface DispatcherEvents {
   /**
-   * An attempt went to a worker. `waitedMs`: how long the task was ready before this
-   * claim; absent when an undelivered attempt is re-sent (not a new dispatch).
+   * An attempt went to a worker: a new claim, with how long the task had been ready
+   * (`waitedMs`), or an undelivered attempt sent again (`redelivered`, not a new dispatch).
    */
-  assigned: [{ taskId: string; attempt: number; workerId: string; queue: string; type: string; waitedMs?: number }];
+  assigned: [{ taskId: string; attempt: number; workerId: string; queue: string; type: string } & ({ redelivered: true } | { redelivered: false; waitedMs: number })];
 }
 
 /**
@@ -168,7 +168,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
       session.send(assignOf(c, c.timeoutMs ? new Date(c.startedAt.getTime() + c.timeoutMs) : null, carrier));
       span.end();
       this.base.logger.info({ taskId: c.id, attempt: c.attempt, workerId: session.workerId, correlationId: c.correlationId ?? undefined }, 'undelivered attempt re-sent');
-      this.emit('assigned', { taskId: c.id, attempt: c.attempt, workerId: session.workerId, queue: c.queue, type: c.type });
+      this.emit('assigned', { taskId: c.id, attempt: c.attempt, workerId: session.workerId, queue: c.queue, type: c.type, redelivered: true });
     }
   }
 
@@ -344,8 +344,8 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
       session.closedReason ? undefined : session);
     session.send(assignOf(c, deadline, carrier));
     span.end();
-    const waitedMs = c.readySince ? Math.max(0, this.base.clock.now() - c.readySince.getTime()) : undefined;
-    this.emit('assigned', { taskId: c.id, attempt: c.attempt, workerId: session.workerId, queue: c.queue, type: c.type, waitedMs });
+    const waitedMs = Math.max(0, claimedAt - (c.readySince?.getTime() ?? claimedAt));
+    this.emit('assigned', { taskId: c.id, attempt: c.attempt, workerId: session.workerId, queue: c.queue, type: c.type, redelivered: false, waitedMs });
   }
 }
 
